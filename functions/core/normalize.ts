@@ -1,0 +1,118 @@
+import type { TpnsQueryResponse } from './tpns/client.ts';
+import { itemStatus, type ItemStatus } from './tpns/codes.ts';
+
+export interface AccountKey {
+  account: string;
+  accountType: number;
+}
+
+/** Why an item has no answer when TPNS itself gave none (its chunk failed after retries). */
+export type FailureReason = 'timeout' | 'unavailable' | 'rate_limited' | 'upstream_error' | 'bad_response';
+
+interface ItemOutcome {
+  status: ItemStatus;
+  /** The TPNS per-item (or whole-call) code, on every item that is not `ok`. */
+  code?: number;
+  reason?: FailureReason;
+}
+
+export interface AccountTokens extends ItemOutcome {
+  account: string;
+  accountType: number;
+  tokens: string[];
+}
+
+export interface BoundAccount {
+  account: string;
+  accountType?: number;
+  boundAt?: string;
+}
+
+export interface TokenAccounts extends ItemOutcome {
+  token: string;
+  accounts: BoundAccount[];
+}
+
+const outcome = (code: number): ItemOutcome => {
+  const status = itemStatus(code);
+  return status === 'ok' ? { status } : { status, code };
+};
+
+/**
+ * Pairs each queried item with its entry in TPNS's list. `result` is positional, but the
+ * lists are not documented to be: an unknown item may be omitted or listed empty, and the old
+ * response shape carries no account_type (the newer one may echo 0 for a typed query), so
+ * entries are matched by position when that is consistent, else by key in order — never by type.
+ */
+export const alignEntries = <E>(
+  keys: readonly string[],
+  codes: readonly number[],
+  entries: readonly E[],
+  keyOf: (entry: E) => string,
+): (E | undefined)[] => {
+  if (entries.length === keys.length && entries.every((entry, i) => keyOf(entry) === keys[i])) {
+    return [...entries];
+  }
+  const okIndexes: number[] = [];
+  for (let i = 0; i < codes.length; i++) if (codes[i] === 0) okIndexes.push(i);
+  const aligned = new Array<E | undefined>(keys.length).fill(undefined);
+  if (entries.length === okIndexes.length && entries.every((entry, j) => keyOf(entry) === keys[okIndexes[j]!])) {
+    okIndexes.forEach((i, j) => (aligned[i] = entries[j]));
+    return aligned;
+  }
+  const byKey = new Map<string, E[]>();
+  for (const entry of entries) {
+    const queue = byKey.get(keyOf(entry));
+    if (queue) queue.push(entry);
+    else byKey.set(keyOf(entry), [entry]);
+  }
+  // Items TPNS answered "ok" claim entries first; the rest take what is left.
+  for (const i of okIndexes) aligned[i] = byKey.get(keys[i]!)?.shift();
+  for (let i = 0; i < keys.length; i++) if (codes[i] !== 0) aligned[i] = byKey.get(keys[i]!)?.shift();
+  return aligned;
+};
+
+const stringsOf = (list: unknown): string[] =>
+  Array.isArray(list) ? list.filter((value): value is string => typeof value === 'string') : [];
+
+export const normalizeAccountTokens = (items: readonly AccountKey[], response: TpnsQueryResponse): AccountTokens[] => {
+  const entries = alignEntries(
+    items.map((item) => item.account),
+    response.codes,
+    response.accountTokens,
+    (entry) => entry.account,
+  );
+  return items.map((item, i) => ({
+    account: item.account,
+    accountType: item.accountType,
+    ...outcome(response.codes[i]!),
+    tokens: stringsOf(entries[i]?.token_list),
+  }));
+};
+
+/** Beyond this, Date cannot represent the binding time; TPNS's value is then not a time. */
+const MAX_UNIX_SECONDS = 8.64e12;
+
+const boundAccount = (entry: unknown): BoundAccount | undefined => {
+  if (entry === null || typeof entry !== 'object') return undefined;
+  const { account, account_type: accountType, timestamp } = entry as Record<string, unknown>;
+  if (typeof account !== 'string') return undefined;
+  const bound: BoundAccount = { account };
+  if (typeof accountType === 'number') bound.accountType = accountType;
+  if (typeof timestamp === 'number' && timestamp > 0 && timestamp < MAX_UNIX_SECONDS) {
+    bound.boundAt = new Date(timestamp * 1000).toISOString();
+  }
+  return bound;
+};
+
+export const normalizeTokenAccounts = (tokens: readonly string[], response: TpnsQueryResponse): TokenAccounts[] => {
+  const entries = alignEntries(tokens, response.codes, response.tokenAccounts, (entry) => entry.token);
+  return tokens.map((token, i) => {
+    const list = entries[i]?.account_list;
+    return {
+      token,
+      ...outcome(response.codes[i]!),
+      accounts: Array.isArray(list) ? list.map(boundAccount).filter((a): a is BoundAccount => a !== undefined) : [],
+    };
+  });
+};

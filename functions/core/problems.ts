@@ -1,0 +1,138 @@
+import type { FailureKind } from './tpns/codes.ts';
+import type { Region } from './tpns/regions.ts';
+
+/** RFC 9457 problem details; extension members carry machine-readable context. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  [extension: string]: unknown;
+}
+
+const PROBLEM_TYPE_BASE = 'urn:tpns-bindings:problem:';
+
+/** An error that already knows its HTTP answer. Everything else thrown is a bug (500). */
+export class ProblemError extends Error {
+  readonly status: number;
+  readonly slug: string;
+  readonly title: string;
+  readonly extensions: Record<string, unknown>;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    status: number,
+    slug: string,
+    title: string,
+    detail: string,
+    options: { extensions?: Record<string, unknown>; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    super(detail, { cause: options.cause });
+    this.name = 'ProblemError';
+    this.status = status;
+    this.slug = slug;
+    this.title = title;
+    this.extensions = options.extensions ?? {};
+    this.headers = options.headers ?? {};
+  }
+
+  toProblem(): Problem {
+    return {
+      type: PROBLEM_TYPE_BASE + this.slug,
+      title: this.title,
+      status: this.status,
+      detail: this.message,
+      ...this.extensions,
+    };
+  }
+}
+
+export class InvalidRequestError extends ProblemError {
+  constructor(detail: string) {
+    super(400, 'invalid-request', 'Invalid request', detail);
+  }
+}
+
+export class NotFoundError extends ProblemError {
+  constructor(detail: string, extensions?: Record<string, unknown>) {
+    super(404, 'not-found', 'Not found', detail, { extensions });
+  }
+}
+
+export class MethodNotAllowedError extends ProblemError {
+  constructor(method: string, path: string, allowed: readonly string[]) {
+    super(405, 'method-not-allowed', 'Method not allowed', `${method} is not supported on ${path}; use ${allowed.join(' or ')}`, {
+      headers: { allow: allowed.join(', ') },
+    });
+  }
+}
+
+/** Secrets Manager could not give usable TPNS credentials (unreachable, missing, malformed). */
+export class CredentialsError extends ProblemError {
+  constructor(detail: string, cause?: unknown) {
+    super(503, 'credentials-unavailable', 'TPNS credentials unavailable', detail, { cause });
+  }
+}
+
+const TPNS_FAILURE_STATUS: Record<FailureKind, { status: number; slug: string; title: string }> = {
+  credentials_rejected: { status: 502, slug: 'tpns-credentials-rejected', title: 'TPNS rejected the credentials' },
+  wrong_access_point: { status: 502, slug: 'tpns-wrong-access-point', title: 'AccessId not in this TPNS access point' },
+  rate_limited: { status: 503, slug: 'tpns-rate-limited', title: 'TPNS is rate limiting this app' },
+  upstream_error: { status: 502, slug: 'tpns-upstream-error', title: 'TPNS failed' },
+  request_rejected: { status: 502, slug: 'tpns-request-rejected', title: 'TPNS rejected the request' },
+  batch_too_large: { status: 502, slug: 'tpns-request-rejected', title: 'TPNS rejected the request' },
+  app_unavailable: { status: 502, slug: 'tpns-app-unavailable', title: 'The TPNS app is not in service' },
+  timeout: { status: 504, slug: 'tpns-timeout', title: 'TPNS did not answer in time' },
+  unavailable: { status: 502, slug: 'tpns-unavailable', title: 'TPNS could not be reached' },
+  bad_response: { status: 502, slug: 'tpns-bad-response', title: 'TPNS answered with an unreadable response' },
+};
+
+/** A whole TPNS call failed; `kind` drives retries, `status` the HTTP answer. */
+export class TpnsCallError extends ProblemError {
+  readonly kind: FailureKind;
+  readonly code: number | undefined;
+  readonly region: Region;
+
+  constructor(kind: FailureKind, region: Region, detail: string, options: { code?: number; cause?: unknown } = {}) {
+    const { status, slug, title } = TPNS_FAILURE_STATUS[kind];
+    super(status, slug, title, detail, {
+      cause: options.cause,
+      extensions: { region, ...(options.code === undefined ? {} : { tpnsCode: options.code }) },
+      headers: kind === 'rate_limited' ? { 'retry-after': '1' } : {},
+    });
+    this.name = 'TpnsCallError';
+    this.kind = kind;
+    this.code = options.code;
+    this.region = region;
+  }
+}
+
+const INTERNAL_ERROR_DETAIL = 'an unexpected error occurred; the logs hold the details under this request id';
+
+/**
+ * Any thrown value → the ProblemError that answers it. Errors from middy's own
+ * middlewares are translated; anything unrecognised is a bug and becomes a bare 500.
+ */
+export const toProblemError = (error: unknown): ProblemError => {
+  if (error instanceof ProblemError) return error;
+  const { statusCode, message, name, cause } = (error ?? {}) as {
+    statusCode?: number;
+    message?: string;
+    name?: string;
+    cause?: { package?: string; message?: string };
+  };
+  if (cause?.package === '@middy/http-json-body-parser') {
+    if (message === 'Unsupported Media Type') {
+      return new ProblemError(415, 'unsupported-media-type', 'Unsupported media type', 'send the body as JSON with "Content-Type: application/json"');
+    }
+    const reason = cause.message ? ` (${cause.message})` : '';
+    return new InvalidRequestError(`the body is not valid JSON${reason}`);
+  }
+  if (name === 'TimeoutError' && cause?.package === '@middy/core') {
+    return new ProblemError(504, 'timeout', 'Timed out', 'the function ran out of time before TPNS answered');
+  }
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+    return new ProblemError(statusCode, 'client-error', message ?? 'Client error', message ?? 'the request was rejected');
+  }
+  return new ProblemError(500, 'internal-error', 'Internal error', INTERNAL_ERROR_DETAIL, { cause: error });
+};

@@ -1,0 +1,152 @@
+import { z } from 'zod';
+import type { AccountKey } from './normalize.ts';
+import { InvalidRequestError } from './problems.ts';
+
+/** Our own bounds, not Tencent's (it documents none for this call); README lists them. */
+export const REQUEST_LIMITS = {
+  maxItems: 10_000,
+  maxIdLength: 256,
+  maxAccountType: 2_147_483_647,
+} as const;
+
+/** One validated lookup: distinct items, in the order first given. */
+export type Query = { kind: 'accounts'; items: AccountKey[] } | { kind: 'tokens'; items: string[] };
+
+const id = (what: string) =>
+  z
+    .string({ error: `must be a ${what} string` })
+    .min(1, { error: `must not be an empty ${what}` })
+    .max(REQUEST_LIMITS.maxIdLength, { error: `must be at most ${REQUEST_LIMITS.maxIdLength} characters` });
+
+const accountType = z
+  .number({ error: 'must be an integer account type' })
+  .int({ error: 'must be an integer account type' })
+  .min(0, { error: 'must be a non-negative account type' })
+  .max(REQUEST_LIMITS.maxAccountType, { error: `must be at most ${REQUEST_LIMITS.maxAccountType}` });
+
+const list = <T extends z.ZodType>(item: T, what: string) =>
+  z
+    .array(item, { error: `must be an array of ${what}` })
+    .min(1, { error: `must list at least one ${what.replace(/s$/, '')}` })
+    .max(REQUEST_LIMITS.maxItems, { error: `must list at most ${REQUEST_LIMITS.maxItems} ${what} per request` });
+
+const accountObject = z.strictObject(
+  { account: id('account'), accountType: accountType.optional() },
+  { error: 'must be an account string or {"account": string, "accountType"?: integer}' },
+);
+
+const nativeAccountObject = z.strictObject(
+  { account: id('account'), account_type: accountType.optional() },
+  { error: 'must be {"account": string, "account_type"?: integer}' },
+);
+
+/** `"a1"` is shorthand for `{"account": "a1"}`. */
+const accountEntry = z.preprocess(
+  (value) => (typeof value === 'string' ? { account: value } : value),
+  accountObject,
+);
+
+const schemas = {
+  accounts: z.strictObject({ accounts: list(accountEntry, 'accounts') }),
+  tokens: z.strictObject({ tokens: list(id('token'), 'tokens') }),
+  nativeAccounts: z.strictObject({ operator_type: z.literal(1), account_list: list(nativeAccountObject, 'accounts') }),
+  nativeTokens: z.strictObject({ operator_type: z.literal(2), token_list: list(id('token'), 'tokens') }),
+};
+
+const MAX_REPORTED_ISSUES = 5;
+
+const formatIssues = (error: z.ZodError): string => {
+  const lines = error.issues.slice(0, MAX_REPORTED_ISSUES).map((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      const where = issue.path.length ? ` in ${pathOf(issue.path)}` : '';
+      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}${where}`;
+    }
+    return `${pathOf(issue.path)} ${issue.message}`;
+  });
+  const more = error.issues.length - MAX_REPORTED_ISSUES;
+  return lines.join('; ') + (more > 0 ? `; and ${more} more problem(s)` : '');
+};
+
+const pathOf = (path: readonly PropertyKey[]): string =>
+  path.reduce<string>((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)), '') ||
+  'body';
+
+const parseWith = <T>(schema: z.ZodType<T>, body: unknown): T => {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new InvalidRequestError(formatIssues(parsed.error));
+  return parsed.data;
+};
+
+const distinctAccounts = (entries: readonly { account: string; accountType?: number | undefined }[]): AccountKey[] => {
+  const seen = new Set<string>();
+  const items: AccountKey[] = [];
+  for (const { account, accountType = 0 } of entries) {
+    const key = `${accountType}\u0000${account}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    items.push({ account, accountType });
+  }
+  return items;
+};
+
+const distinctTokens = (tokens: readonly string[]): string[] => [...new Set(tokens)];
+
+/**
+ * The three accepted request bodies — `{"accounts"}`, `{"tokens"}` and TPNS's own
+ * `{"operator_type", "account_list" | "token_list"}` — to one Query.
+ */
+export const parseQueryBody = (body: unknown): Query => {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new InvalidRequestError('the body must be a JSON object with "accounts", "tokens" or "operator_type"');
+  }
+  const has = (key: string) => Object.hasOwn(body, key);
+  const forms = ['accounts', 'tokens', 'operator_type'].filter(has);
+  if (forms.length === 0) {
+    throw new InvalidRequestError('the body must have one of "accounts", "tokens" or "operator_type"');
+  }
+  if (forms.length > 1) {
+    throw new InvalidRequestError(`the body must have only one of ${forms.map((f) => `"${f}"`).join(' and ')}`);
+  }
+  if (has('accounts')) {
+    return { kind: 'accounts', items: distinctAccounts(parseWith(schemas.accounts, body).accounts) };
+  }
+  if (has('tokens')) {
+    return { kind: 'tokens', items: distinctTokens(parseWith(schemas.tokens, body).tokens) };
+  }
+  const operatorType = (body as { operator_type: unknown }).operator_type;
+  if (operatorType === 1) {
+    const { account_list } = parseWith(schemas.nativeAccounts, body);
+    return { kind: 'accounts', items: distinctAccounts(account_list.map((a) => ({ account: a.account, accountType: a.account_type }))) };
+  }
+  if (operatorType === 2) {
+    return { kind: 'tokens', items: distinctTokens(parseWith(schemas.nativeTokens, body).token_list) };
+  }
+  throw new InvalidRequestError('operator_type must be 1 (tokens by account) or 2 (accounts by token)');
+};
+
+/** Path parameters arrive percent-encoded from some front doors and decoded from others. */
+const decodePathParameter = (value: string | undefined): string | undefined => {
+  if (value === undefined) return undefined;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value; // already decoded and it holds a literal '%'
+  }
+};
+
+export const parseAccountPath = (account: string | undefined, accountTypeParam: string | undefined): Query => {
+  const accountId = parseWith(id('account'), decodePathParameter(account));
+  let type = 0;
+  if (accountTypeParam !== undefined) {
+    if (!/^\d{1,10}$/.test(accountTypeParam) || Number(accountTypeParam) > REQUEST_LIMITS.maxAccountType) {
+      throw new InvalidRequestError('accountType must be a non-negative integer');
+    }
+    type = Number(accountTypeParam);
+  }
+  return { kind: 'accounts', items: [{ account: accountId, accountType: type }] };
+};
+
+export const parseTokenPath = (token: string | undefined): Query => ({
+  kind: 'tokens',
+  items: [parseWith(id('token'), decodePathParameter(token))],
+});

@@ -1,0 +1,161 @@
+import { Agent, type Dispatcher, request } from 'undici';
+import { TpnsCallError } from '../problems.ts';
+import { authHeaders, type AuthScheme, type TpnsCredentials } from './auth.ts';
+import { describeCode, failureKindOf, TPNS_CODE } from './codes.ts';
+import { baseUrlFor, QUERY_PATH, type Region } from './regions.ts';
+
+/** Seconds, never undici's 300 s defaults: the handler sits in front of callers with deadlines. */
+export const CLIENT_DEFAULTS = {
+  connectTimeoutMs: 3_000,
+  callTimeoutMs: 8_000,
+  keepAliveTimeoutMs: 30_000,
+} as const;
+
+/** One keep-alive pool per process, shared by every invocation a warm container serves. */
+export const tpnsAgent: Dispatcher = new Agent({
+  connect: { timeout: CLIENT_DEFAULTS.connectTimeoutMs },
+  keepAliveTimeout: CLIENT_DEFAULTS.keepAliveTimeoutMs,
+  keepAliveMaxTimeout: 2 * CLIENT_DEFAULTS.keepAliveTimeoutMs,
+  headersTimeout: CLIENT_DEFAULTS.callTimeoutMs,
+  bodyTimeout: CLIENT_DEFAULTS.callTimeoutMs,
+});
+
+export type TpnsQueryRequest =
+  | { operator_type: 1; account_list: { account: string; account_type: number }[] }
+  | { operator_type: 2; token_list: string[] };
+
+export interface TpnsAccountTokens {
+  account: string;
+  account_type?: number;
+  token_list?: string[] | null;
+}
+
+export interface TpnsTokenAccounts {
+  token: string;
+  account_list?: { account: string; account_type?: number; timestamp?: number }[] | null;
+}
+
+/** A successful answer, with `result` already turned into numbers and checked against the request. */
+export interface TpnsQueryResponse {
+  codes: number[];
+  accountTokens: TpnsAccountTokens[];
+  tokenAccounts: TpnsTokenAccounts[];
+}
+
+export interface TpnsTarget {
+  region: Region;
+  /** TPNS_ENDPOINT, when set, replaces the region's host. */
+  endpoint?: string;
+  credentials: TpnsCredentials;
+  auth: AuthScheme;
+}
+
+export interface CallOptions {
+  timeoutMs?: number;
+  dispatcher?: Dispatcher;
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/** One `/v3/device/account/query` call. Throws TpnsCallError for anything but a usable answer. */
+export const queryAccountBindings = async (
+  target: TpnsTarget,
+  body: TpnsQueryRequest,
+  { timeoutMs = CLIENT_DEFAULTS.callTimeoutMs, dispatcher = tpnsAgent }: CallOptions = {},
+): Promise<TpnsQueryResponse> => {
+  const payload = JSON.stringify(body);
+  const url = baseUrlFor(target.region, target.endpoint) + QUERY_PATH;
+  const { region } = target;
+  let statusCode: number;
+  let text: string;
+  try {
+    const response = await request(url, {
+      method: 'POST',
+      dispatcher,
+      headers: { 'content-type': 'application/json', ...authHeaders(target.credentials, target.auth, payload) },
+      body: payload,
+      signal: AbortSignal.timeout(timeoutMs),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    statusCode = response.statusCode;
+    text = await response.body.text();
+  } catch (error) {
+    throw transportError(error, region, url, timeoutMs);
+  }
+  const itemCount = body.operator_type === 1 ? body.account_list.length : body.token_list.length;
+  return parseQueryResponse(statusCode, text, itemCount, region);
+};
+
+const transportError = (error: unknown, region: Region, url: string, timeoutMs: number): TpnsCallError => {
+  const { name, code } = error as { name?: string; code?: string };
+  const host = new URL(url).host;
+  if (name === 'TimeoutError' || (code !== undefined && TIMEOUT_CODES.has(code))) {
+    return new TpnsCallError('timeout', region, `TPNS at ${host} did not answer within ${timeoutMs} ms`, { cause: error });
+  }
+  const reason = code ?? name ?? 'connection failed';
+  return new TpnsCallError('unavailable', region, `could not reach TPNS at ${host} (${reason})`, { cause: error });
+};
+
+/** Both documented shapes: with or without account_type/timestamp, sibling list null or absent. */
+export const parseQueryResponse = (
+  statusCode: number,
+  text: string,
+  itemCount: number,
+  region: Region,
+): TpnsQueryResponse => {
+  let parsed: Record<string, unknown> | undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) parsed = value as Record<string, unknown>;
+  } catch {
+    // handled below with the HTTP status, which says more than the parse error
+  }
+  const retCode = parsed?.retCode;
+  if (typeof retCode === 'number' && retCode !== TPNS_CODE.OK) {
+    throw new TpnsCallError(failureKindOf(retCode), region, `TPNS answered ${describeCode(retCode)}`, { code: retCode });
+  }
+  if (statusCode < 200 || statusCode > 299) {
+    const kind = statusCode === 429 ? 'rate_limited' : statusCode >= 500 ? 'upstream_error' : 'request_rejected';
+    throw new TpnsCallError(kind, region, `TPNS answered HTTP ${statusCode}`);
+  }
+  if (parsed === undefined) {
+    throw new TpnsCallError('bad_response', region, 'TPNS answered with a body that is not a JSON object');
+  }
+  if (retCode !== TPNS_CODE.OK) {
+    throw new TpnsCallError('bad_response', region, 'TPNS answered without a numeric retCode');
+  }
+  const codes = parseResultCodes(parsed.result, itemCount);
+  if (codes === undefined) {
+    throw new TpnsCallError(
+      'bad_response',
+      region,
+      `TPNS answered with a "result" that is not ${itemCount} status code(s), one per queried item`,
+    );
+  }
+  return {
+    codes,
+    accountTokens: listOf(parsed.account_tokens, 'account') as TpnsAccountTokens[],
+    tokenAccounts: listOf(parsed.token_accounts, 'token') as TpnsTokenAccounts[],
+  };
+};
+
+const DIGITS = /^-?\d{1,15}$/;
+
+const parseResultCodes = (result: unknown, itemCount: number): number[] | undefined => {
+  if (!Array.isArray(result) || result.length !== itemCount) return undefined;
+  const codes = new Array<number>(itemCount);
+  for (let i = 0; i < itemCount; i++) {
+    const raw: unknown = result[i];
+    const code = typeof raw === 'number' ? raw : typeof raw === 'string' && DIGITS.test(raw) ? Number(raw) : Number.NaN;
+    if (!Number.isSafeInteger(code)) return undefined;
+    codes[i] = code;
+  }
+  return codes;
+};
+
+/** Keeps only entries that carry their key as a string; a null or absent list is empty. */
+const listOf = (value: unknown, key: string): object[] =>
+  Array.isArray(value)
+    ? value.filter((entry) => entry !== null && typeof entry === 'object' && typeof entry[key] === 'string')
+    : [];

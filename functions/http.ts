@@ -1,0 +1,112 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy, { type MiddlewareObj } from '@middy/core';
+import httpJsonBodyParser from '@middy/http-json-body-parser';
+import httpRouterHandler, { type Route } from '@middy/http-router';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import { readConfig } from './core/config.ts';
+import { type CredentialsContext, tpnsCredentials } from './core/credentials.ts';
+import { MethodNotAllowedError, NotFoundError, toProblemError } from './core/problems.ts';
+import { type QueryResult, runQuery } from './core/query.ts';
+import { parseAccountPath, parseQueryBody, parseTokenPath, type Query } from './core/request.ts';
+import { logger, metrics } from './observability.ts';
+
+/** API Gateway cuts an integration off at 30 s; answer before it does, whatever the function timeout. */
+export const API_GATEWAY_TIMEOUT_MS = 30_000;
+/** Time kept back from the deadline to serialise and return the answer. */
+export const DEADLINE_MARGIN_MS = 1_000;
+
+const config = readConfig();
+const credentials = tpnsCredentials(config.secretId);
+
+type Event = APIGatewayProxyEventV2 & { query?: Query };
+type Result = Exclude<APIGatewayProxyResultV2, string>;
+
+const json = (statusCode: number, body: unknown, contentType = 'application/json'): Result => ({
+  statusCode,
+  headers: { 'content-type': contentType },
+  body: JSON.stringify(body),
+});
+
+/** Validates before credentials are read: a bad request never costs a Secrets Manager call. */
+const parseQuery = (parse: (event: Event) => Query): MiddlewareObj<Event, Result, Error, CredentialsContext> => ({
+  before: (request) => {
+    request.event.query = parse(request.event);
+  },
+});
+
+const lookup = async (event: Event, context: CredentialsContext): Promise<QueryResult> => {
+  const deadline = Date.now() + Math.min(context.getRemainingTimeInMillis(), API_GATEWAY_TIMEOUT_MS) - DEADLINE_MARGIN_MS;
+  const result = await runQuery(event.query!, { credentials: context.tpnsCredentials, deadline, config });
+  logger.info('query answered', { kind: result.kind, items: event.query!.items.length, partial: result.partial, region: result.region });
+  return result;
+};
+
+/** Each route: parse and validate → credentials → query core → answer. */
+const route = (parse: (event: Event) => Query, answer: (result: QueryResult, context: Context) => Result) =>
+  middy<Event, Result, Error, CredentialsContext>()
+    .use(parseQuery(parse))
+    .use(credentials)
+    .handler(async (event, context) => answer(await lookup(event, context), context)) as unknown as middy.MiddyfiedHandler<Event, Result>;
+
+const queryRoute = route(
+  (event) => parseQueryBody(event.body),
+  (result, context) => {
+    const { kind, region, partial } = result;
+    const items = result.kind === 'accounts' ? result.accounts : result.tokens;
+    return json(200, { [kind]: items, partial, region, requestId: context.awsRequestId });
+  },
+);
+
+/** GET routes answer with the one item; an unknown item is a 404 that still carries TPNS's code. */
+const singleItem = (result: QueryResult): Result => {
+  const item = result.kind === 'accounts' ? result.accounts[0]! : result.tokens[0]!;
+  if (item.status === 'not_found') {
+    const what = 'token' in item ? `token "${item.token}"` : `account "${item.account}" (accountType ${item.accountType})`;
+    throw new NotFoundError(`TPNS has no binding for ${what}`, { ...item, region: result.region });
+  }
+  return json(200, { ...item, region: result.region });
+};
+
+const ROUTES = [
+  { method: 'POST', path: '/v1/bindings/query', handler: middy<Event, Result>().use(httpJsonBodyParser()).handler(queryRoute) },
+  {
+    method: 'GET',
+    path: '/v1/accounts/{account}/tokens',
+    handler: route((event) => parseAccountPath(event.pathParameters?.account, event.queryStringParameters?.accountType), singleItem),
+  },
+  { method: 'GET', path: '/v1/tokens/{token}/accounts', handler: route((event) => parseTokenPath(event.pathParameters?.token), singleItem) },
+] as const;
+
+const routePatterns = ROUTES.map(({ method, path }) => ({
+  method,
+  pattern: new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}/?$`),
+}));
+
+/** A known path with the wrong method is a 405 with Allow; anything else a 404. */
+const noRoute = ({ method, path }: { method: string; path: string }): never => {
+  const allowed = routePatterns.filter((r) => r.pattern.test(path)).map((r) => r.method);
+  if (allowed.length) throw new MethodNotAllowedError(method, path, allowed);
+  throw new NotFoundError(`no route for ${method} ${path}; see the README for the API`);
+};
+
+const problemDetails = (): MiddlewareObj<Event, Result> => ({
+  onError: (request) => {
+    const problem = toProblemError(request.error);
+    if (problem.status >= 500) logger.error('request failed', { status: problem.status, error: request.error ?? undefined });
+    else logger.info('request rejected', { status: problem.status, detail: problem.message });
+    request.response = json(
+      problem.status,
+      { ...problem.toProblem(), requestId: request.context.awsRequestId },
+      'application/problem+json',
+    );
+    Object.assign(request.response.headers!, problem.headers);
+  },
+});
+
+export const handler = middy<Event, Result>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }))
+  .use(problemDetails())
+  .handler(httpRouterHandler({ routes: ROUTES as unknown as Route<Event, Result>[], notFoundResponse: noRoute }));
+

@@ -1,0 +1,106 @@
+/**
+ * The deployable stack: a thin shell over the TpnsBindings construct that maps CDK
+ * context (`cdk deploy -c key=value` or cdk.json "context") to construct props and
+ * adds the stack outputs. Explicit `bindings` props win over context.
+ *
+ * Context keys (all optional):
+ *   secretName, tpnsEndpoint, maxBatch, concurrency, httpReservedConcurrency,
+ *   eventsReservedConcurrency, throttlingRateLimit, throttlingBurstLimit,
+ *   logRetentionDays, logLevel, memorySize, eventBusName, alarmTopicArn
+ */
+import { CfnOutput, Stack } from 'aws-cdk-lib';
+import type { StackProps } from 'aws-cdk-lib';
+import type { Construct, Node } from 'constructs';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { TpnsBindings } from './tpns-bindings.ts';
+import type { LogLevel, TpnsBindingsProps } from './tpns-bindings.ts';
+
+export interface TpnsBindingsStackProps extends StackProps {
+  /** Construct props; override the context keys. */
+  readonly bindings?: TpnsBindingsProps;
+}
+
+export class TpnsBindingsStack extends Stack {
+  readonly bindings: TpnsBindings;
+
+  constructor(scope: Construct, id: string, props: TpnsBindingsStackProps = {}) {
+    super(scope, id, {
+      description: 'TPNS account/token binding lookups: HTTP API (SigV4) and EventBridge, backed by Lambda',
+      ...props,
+    });
+
+    this.bindings = new TpnsBindings(this, 'TpnsBindings', {
+      ...propsFromContext(this, this.node),
+      ...definedOnly(props.bindings ?? {}),
+    });
+
+    const b = this.bindings;
+    new CfnOutput(this, 'ApiUrl', {
+      value: b.apiUrl,
+      description: 'Base URL of the HTTP API; sign requests with SigV4 (service execute-api)',
+    });
+    new CfnOutput(this, 'HttpApiId', { value: b.httpApi.apiId });
+    new CfnOutput(this, 'HttpFunctionName', { value: b.httpFunction.functionName });
+    new CfnOutput(this, 'EventsFunctionName', { value: b.eventsFunction.functionName });
+    new CfnOutput(this, 'EventBusName', {
+      value: b.eventBus.eventBusName,
+      description: 'Bus for "TPNS Bindings Query Requested" events and the result events',
+    });
+    new CfnOutput(this, 'QueryRuleArn', { value: b.queryRule.ruleArn });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: b.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'SecretName', {
+      value: b.secret.secretName,
+      description: 'Secrets Manager secret holding the TPNS credentials',
+    });
+  }
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Reads the documented context keys. Values given with `-c` arrive as strings. */
+function propsFromContext(scope: Construct, node: Node): TpnsBindingsProps {
+  const str = (key: string): string | undefined => {
+    const v: unknown = node.tryGetContext(key);
+    return v === undefined || v === null || v === '' ? undefined : String(v);
+  };
+  const int = (key: string): number | undefined => {
+    const v = str(key);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`context ${key} must be a non-negative integer, got "${v}"`);
+    return n;
+  };
+
+  const logRetentionDays = int('logRetentionDays');
+  if (logRetentionDays !== undefined && !Object.values(logs.RetentionDays).includes(logRetentionDays)) {
+    throw new Error(`context logRetentionDays=${logRetentionDays} is not a CloudWatch Logs retention value`);
+  }
+  const logLevel = str('logLevel')?.toUpperCase();
+  if (logLevel !== undefined && !['DEBUG', 'INFO', 'WARN', 'ERROR'].includes(logLevel)) {
+    throw new Error(`context logLevel must be DEBUG, INFO, WARN or ERROR, got "${logLevel}"`);
+  }
+  const eventBusName = str('eventBusName');
+  const alarmTopicArn = str('alarmTopicArn');
+
+  return {
+    secretName: str('secretName'),
+    tpnsEndpoint: str('tpnsEndpoint'),
+    maxBatch: int('maxBatch'),
+    concurrency: int('concurrency'),
+    httpReservedConcurrency: int('httpReservedConcurrency'),
+    eventsReservedConcurrency: int('eventsReservedConcurrency'),
+    throttlingRateLimit: int('throttlingRateLimit'),
+    throttlingBurstLimit: int('throttlingBurstLimit'),
+    logRetention: logRetentionDays as logs.RetentionDays | undefined,
+    logLevel: logLevel as LogLevel | undefined,
+    memorySize: int('memorySize'),
+    eventBus:
+      eventBusName === undefined ? undefined : events.EventBus.fromEventBusName(scope, 'ContextEventBus', eventBusName),
+    alarmTopic:
+      alarmTopicArn === undefined ? undefined : sns.Topic.fromTopicArn(scope, 'ContextAlarmTopic', alarmTopicArn),
+  };
+}
