@@ -19,7 +19,9 @@ export function createApp(props?: AppProps): { app: App; stack: TpnsBindingsStac
   const stackName = (app.node.tryGetContext('stackName') as string | undefined) ?? DEFAULT_STACK_NAME;
   const stack = new TpnsBindingsStack(app, stackName);
   // cdk-nag 3: a validation plugin (the v2 Aspects API no longer runs the checks).
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  // writeSuppressionsToCloudFormation: each acknowledged rule and its reason is also written
+  // into the resource's Metadata (cdk_nag.rules_to_suppress), so reviewers of the template see them.
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { writeSuppressionsToCloudFormation: true }));
   return { app, stack };
 }
 

@@ -17,8 +17,9 @@ export const isRegion = (value: unknown): value is Region =>
   typeof value === 'string' && Object.hasOwn(ACCESS_POINTS, value);
 
 /**
- * Base URL for a region; `endpointOverride` (TPNS_ENDPOINT) replaces the host for every
- * region, so a sandbox or a TPNS-compatible proxy sees the same calls production makes.
+ * Base URL for a region; `endpointOverride` (TPNS_ENDPOINT) replaces the host, so a sandbox
+ * or a TPNS-compatible proxy sees the same calls production makes. A `{region}` in it is
+ * replaced by the region key, so one proxy can stand in for all four access points.
  */
 export const baseUrlFor = (region: Region, endpointOverride?: string): string =>
-  (endpointOverride ?? ACCESS_POINTS[region]).replace(/\/+$/, '');
+  (endpointOverride === undefined ? ACCESS_POINTS[region] : endpointOverride.replaceAll('{region}', region)).replace(/\/+$/, '');

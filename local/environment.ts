@@ -1,0 +1,46 @@
+import { type AwsStandIn, startAwsStandIn } from './sandbox/aws.ts';
+import { SANDBOX_APPS } from './sandbox/seed-data.ts';
+import { startTpnsSandbox, type TpnsSandbox } from './sandbox/tpns.ts';
+
+export const SANDBOX_SECRET_ID = 'tpns/credentials';
+
+export type LocalEnvironment =
+  | { mode: 'real'; close(): Promise<void> }
+  | { mode: 'sandbox'; tpns: TpnsSandbox; aws: AwsStandIn; close(): Promise<void> };
+
+/**
+ * With TPNS_SECRET_ID set, nothing is started: the handler takes the real credential path
+ * (Secrets Manager as the SDK resolves it, TPNS per the secret or TPNS_ENDPOINT). Without it,
+ * a TPNS sandbox and a Secrets Manager stand-in start on loopback and the environment points
+ * the very same code at them. Call before importing a handler: handlers read env at init.
+ */
+export const startLocalEnvironment = async (env: NodeJS.ProcessEnv = process.env): Promise<LocalEnvironment> => {
+  if (env.TPNS_SECRET_ID) return { mode: 'real', close: async () => {} };
+  const app = SANDBOX_APPS[0]!;
+  const [tpns, aws] = await Promise.all([
+    startTpnsSandbox(),
+    startAwsStandIn({
+      secrets: {
+        [SANDBOX_SECRET_ID]: JSON.stringify({ accessId: app.accessId, secretKey: app.secretKey, region: app.region, auth: 'sign' }),
+      },
+    }),
+  ]);
+  env.TPNS_SECRET_ID = SANDBOX_SECRET_ID;
+  env.TPNS_ENDPOINT ??= tpns.endpoint;
+  env.AWS_ENDPOINT_URL_SECRETS_MANAGER = aws.url;
+  env.AWS_ENDPOINT_URL_EVENTBRIDGE ??= aws.url;
+  env.AWS_REGION ??= 'us-east-1';
+  // The SDK signs every call; the stand-in only checks that it did.
+  if (!env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE) {
+    env.AWS_ACCESS_KEY_ID = 'local';
+    env.AWS_SECRET_ACCESS_KEY = 'local';
+  }
+  return {
+    mode: 'sandbox',
+    tpns,
+    aws,
+    close: async () => {
+      await Promise.all([tpns.close(), aws.close()]);
+    },
+  };
+};

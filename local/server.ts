@@ -1,0 +1,90 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { gatewayError, HTTP_API_LIMITS, toHttpApiEvent, writeHttpApiResult } from './apigateway.ts';
+import { type LocalEnvironment, startLocalEnvironment } from './environment.ts';
+import { lambdaContext } from './lambda-context.ts';
+
+/** The deployed HTTP function's timeout (infra sets the same): the handler's deadline derives from it. */
+export const LOCAL_FUNCTION_TIMEOUT_MS = 25_000;
+
+export interface LocalApi {
+  url: string;
+  environment: LocalEnvironment;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the HTTP API by turning each request into an API Gateway 2.0 event and calling the
+ * handler that gets deployed (functions/http.ts) — the same code, not a second path.
+ */
+export const startLocalApi = async (options: { port?: number; functionTimeoutMs?: number } = {}): Promise<LocalApi> => {
+  const environment = await startLocalEnvironment();
+  const { handler } = await import('../functions/http.ts');
+  const timeoutMs = options.functionTimeoutMs ?? LOCAL_FUNCTION_TIMEOUT_MS;
+
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= HTTP_API_LIMITS.maxPayloadBytes) chunks.push(chunk);
+    });
+    req.on('end', async () => {
+      if (size > HTTP_API_LIMITS.maxPayloadBytes) return gatewayError(res, 413, 'Request Entity Too Large');
+      const event = toHttpApiEvent(req, Buffer.concat(chunks));
+      let timer: NodeJS.Timeout | undefined;
+      const cutOff = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), Math.min(timeoutMs, HTTP_API_LIMITS.integrationTimeoutMs));
+      });
+      try {
+        const result = await Promise.race([handler(event, lambdaContext('tpns-bindings-http', timeoutMs)), cutOff]);
+        if (result === 'timeout') gatewayError(res, 503, 'Service Unavailable');
+        else writeHttpApiResult(res, result);
+      } catch {
+        // What API Gateway answers when the function itself fails.
+        gatewayError(res, 500, 'Internal Server Error');
+      } finally {
+        clearTimeout(timer);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    environment,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await environment.close();
+    },
+  };
+};
+
+const banner = (api: LocalApi): string => {
+  const mode =
+    api.environment.mode === 'sandbox'
+      ? `on the embedded TPNS sandbox (${api.environment.tpns.url}); Secrets Manager stand-in at ${api.environment.aws.url}`
+      : `against TPNS with secret "${process.env.TPNS_SECRET_ID}"${process.env.TPNS_ENDPOINT ? ` at ${process.env.TPNS_ENDPOINT}` : ''}`;
+  return [
+    `tpns-bindings API listening on ${api.url} ${mode}`,
+    '',
+    'Try:',
+    `  curl -s ${api.url}/v1/bindings/query -H 'content-type: application/json' -d '{"accounts": ["account1", {"account": "account2", "accountType": 1}, "nobody"]}'`,
+    `  curl -s ${api.url}/v1/bindings/query -H 'content-type: application/json' -d '{"operator_type": 2, "token_list": ["token1", "token2"]}'`,
+    `  curl -s ${api.url}/v1/accounts/926%40126.com/tokens`,
+    `  curl -s ${api.url}/v1/tokens/token1/accounts`,
+    '',
+    'Ctrl-C stops it.',
+  ].join('\n');
+};
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  // Local runs print one log line per request, not EMF metric blobs; set it to "false" to see them.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  const api = await startLocalApi({ port: Number(process.env.PORT ?? 3000) });
+  console.log(banner(api));
+  const stop = () => void api.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

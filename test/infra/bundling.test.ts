@@ -1,0 +1,115 @@
+/**
+ * The one infra test that really bundles: the handlers are built by the local
+ * esbuild (Docker is made unusable), with the options in infra/bundling.ts, and
+ * the esbuild-API options exported for the benchmark produce the same bundle.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Template } from 'aws-cdk-lib/assertions';
+import { build } from 'esbuild';
+import { createApp } from '../../infra/app.ts';
+import { ESM_REQUIRE_BANNER, esbuildBuildOptions } from '../../infra/bundling.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ENTRIES = { http: 'functions/http.ts', events: 'functions/events.ts' } as const;
+
+// Bundling two handlers takes a few seconds; the first esbuild start is the slow part.
+const TIMEOUT = 120_000;
+
+describe('handler bundles (local esbuild, no Docker)', () => {
+  let outdir: string;
+  let assetDirs: Record<keyof typeof ENTRIES, string>;
+  const savedDocker = process.env.CDK_DOCKER;
+
+  beforeAll(() => {
+    outdir = mkdtempSync(join(tmpdir(), 'tpns-bundling-'));
+    // Any attempt to use Docker now fails: CDK runs `$CDK_DOCKER` for Docker bundling.
+    process.env.CDK_DOCKER = join(outdir, 'docker-is-not-available');
+    const { app, stack } = createApp({ outdir }); // no bundling-stacks context: bundle for real
+    app.synth();
+    const template = Template.fromStack(stack);
+    const dirOf = (fn: { node: { defaultChild?: unknown } }) => {
+      const res = template.toJSON().Resources[stack.getLogicalId(fn.node.defaultChild as never)];
+      const key: string = res.Properties.Code.S3Key;
+      return join(outdir, `asset.${key.replace(/\.zip$/, '')}`);
+    };
+    assetDirs = { http: dirOf(stack.bindings.httpFunction), events: dirOf(stack.bindings.eventsFunction) };
+  }, TIMEOUT);
+
+  afterAll(() => {
+    if (savedDocker === undefined) delete process.env.CDK_DOCKER;
+    else process.env.CDK_DOCKER = savedDocker;
+    rmSync(outdir, { recursive: true, force: true });
+  });
+
+  for (const name of Object.keys(ENTRIES) as (keyof typeof ENTRIES)[]) {
+    describe(name, () => {
+      it('is a minified ESM bundle with the createRequire banner and an external source map', () => {
+        expect(readdirSync(assetDirs[name]).sort()).toEqual(['index.mjs', 'index.mjs.map']);
+        const js = readFileSync(join(assetDirs[name], 'index.mjs'), 'utf8');
+        expect(js.startsWith(ESM_REQUIRE_BANNER)).toBe(true);
+        expect(js.trimEnd().endsWith('//# sourceMappingURL=index.mjs.map')).toBe(true);
+        // Everything is bundled, the AWS SDK included: no bare imports but node builtins.
+        const imports = [...js.matchAll(/\bfrom\s*["']([^"']+)["']/g)].map((m) => m[1]!);
+        for (const spec of imports) expect(spec).toMatch(/^node:|^[a-z_]+$/);
+        const map = JSON.parse(readFileSync(join(assetDirs[name], 'index.mjs.map'), 'utf8'));
+        expect(map.version).toBe(3);
+        expect(map.sourcesContent).toBeUndefined();
+        expect(map.sources.some((src: string) => src.endsWith(ENTRIES[name]))).toBe(true);
+      });
+
+      it('is byte-identical to an esbuild-API build with esbuildBuildOptions', async () => {
+        const result = await build({
+          ...esbuildBuildOptions,
+          entryPoints: [ENTRIES[name]],
+          absWorkingDir: ROOT,
+          outfile: join(outdir, `api-${name}`, 'index.mjs'),
+          write: false,
+          logLevel: 'silent',
+        });
+        const js = result.outputFiles.find((f) => f.path.endsWith('index.mjs'))!;
+        expect(js.text).toBe(readFileSync(join(assetDirs[name], 'index.mjs'), 'utf8'));
+      }, TIMEOUT);
+
+      it('loads in Node 24 as an ES module and exports an async-style handler', () => {
+        // Importing proves the banner works: bundled CommonJS code can require() builtins.
+        // Dummy credentials and an unroutable endpoint: nothing can reach AWS.
+        const out = execFileSync(
+          process.execPath,
+          [
+            '--enable-source-maps',
+            '--input-type=module',
+            '-e',
+            `const m = await import(${JSON.stringify(join(assetDirs[name], 'index.mjs'))});` +
+              'console.log(JSON.stringify({ type: typeof m.handler, length: m.handler.length })); process.exit(0);',
+          ],
+          {
+            encoding: 'utf8',
+            env: {
+              PATH: process.env.PATH,
+              AWS_REGION: 'us-east-1',
+              AWS_ACCESS_KEY_ID: 'test',
+              AWS_SECRET_ACCESS_KEY: 'test',
+              AWS_ENDPOINT_URL_SECRETS_MANAGER: 'http://127.0.0.1:9',
+              AWS_ENDPOINT_URL_EVENTBRIDGE: 'http://127.0.0.1:9',
+              TPNS_SECRET_ID: 'tpns/credentials',
+              EVENT_BUS_NAME: 'default',
+              POWERTOOLS_SERVICE_NAME: 'tpns-bindings',
+              POWERTOOLS_METRICS_NAMESPACE: 'TpnsBindings',
+              POWERTOOLS_LOG_LEVEL: 'ERROR',
+            },
+            timeout: 30_000,
+          },
+        );
+        const { type, length } = JSON.parse(out.trim().split('\n').pop()!);
+        expect(type).toBe('function');
+        // Lambda's Node 24 runtime rejects callback-style handlers (3+ parameters).
+        expect(length).toBeLessThan(3);
+      });
+    });
+  }
+});

@@ -1,0 +1,88 @@
+/**
+ * cdk-nag (AwsSolutions pack, cdk-nag 3 validation-plugin API) on the real app:
+ * no unacknowledged finding, every acknowledgment has a reason, and the plugin
+ * really fails synthesis when something is wrong.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Validations } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { createApp } from '../../infra/app.ts';
+import { NO_BUNDLING } from './synth.ts';
+
+const outdirs: string[] = [];
+const newApp = () => {
+  const outdir = mkdtempSync(join(tmpdir(), 'tpns-nag-'));
+  outdirs.push(outdir);
+  return createApp({ outdir, context: NO_BUNDLING });
+};
+afterAll(() => {
+  for (const d of outdirs) rmSync(d, { recursive: true, force: true });
+});
+
+function acknowledgments(root: IConstruct): { path: string; id: string; reason: string }[] {
+  return root.node
+    .findAll()
+    .flatMap((c) =>
+      c.node.metadata
+        .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((m) =>
+          Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({
+            path: c.node.path,
+            id: id.replace(/^annotation::/i, ''), // how aws-cdk-lib stores un-namespaced ids
+            reason,
+          })),
+        ),
+    );
+}
+
+describe('cdk-nag AwsSolutions', () => {
+  it('the app synthesizes with no unacknowledged finding', () => {
+    const { app } = newApp();
+    // In test mode (NODE_ENV=test) synth throws with the report on any unacknowledged finding.
+    expect(() => app.synth()).not.toThrow();
+    // And the same check run directly, for a readable failure message.
+    const report = new AwsSolutionsChecks().validateScope(app);
+    expect(report.violations.map((v) => `${v.ruleName} @ ${v.violatingResources.map((r) => r.constructPath)}`)).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+
+  it('acknowledges only known findings, each on its own construct with a real reason', () => {
+    const { stack } = newApp();
+    const acks = acknowledgments(stack);
+    const prefix = `${stack.node.path}/TpnsBindings/`;
+    expect(acks.map((a) => `${a.path.replace(prefix, '')}: ${a.id}`).sort()).toEqual([
+      'DeadLetterQueue: AwsSolutions-SQS3',
+      'EventsFunctionRole: AwsSolutions-IAM5[Resource::*]',
+      'HttpFunctionRole: AwsSolutions-IAM5[Resource::*]',
+    ]);
+    for (const a of acks) expect(a.reason.length).toBeGreaterThan(60);
+  });
+
+  it('writes the acknowledgments and their reasons into the template for reviewers', () => {
+    const { app, stack } = newApp();
+    const template = app.synth().getStackByName(stack.stackName).template;
+    const suppressed = Object.values(template.Resources as Record<string, { Type: string; Metadata?: any }>)
+      .filter((r) => r.Metadata?.cdk_nag)
+      .flatMap((r) => r.Metadata.cdk_nag.rules_to_suppress.map((x: { id: string }) => `${r.Type} ${x.id}`));
+    expect(suppressed.sort()).toEqual([
+      'AWS::IAM::Policy AwsSolutions-IAM5[Resource::*]',
+      'AWS::IAM::Policy AwsSolutions-IAM5[Resource::*]',
+      'AWS::IAM::Role AwsSolutions-IAM5[Resource::*]',
+      'AWS::IAM::Role AwsSolutions-IAM5[Resource::*]',
+      'AWS::SQS::Queue AwsSolutions-SQS3',
+      'AWS::SQS::QueuePolicy AwsSolutions-SQS3',
+    ]);
+  });
+
+  it('fails synthesis on an unacknowledged finding (the plugin is active)', () => {
+    const { app, stack } = newApp();
+    // An unencrypted queue without SSL enforcement and without a DLQ.
+    new sqs.Queue(stack, 'Careless', { encryption: sqs.QueueEncryption.UNENCRYPTED });
+    expect(() => app.synth()).toThrow(/AwsSolutions-SQS/);
+  });
+});

@@ -1,0 +1,123 @@
+/**
+ * Operator options: CDK context keys (`cdk deploy -c key=value`, strings) and
+ * construct props (which win over context) end up in the template.
+ */
+import { describe, expect, it } from 'vitest';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { TpnsBindings } from '../../infra/tpns-bindings.ts';
+import { actionsOf, NO_BUNDLING, statementsFor, synth } from './synth.ts';
+
+const TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:ops-alarms';
+
+describe('context keys', () => {
+  const s = synth({
+    secretName: 'custom/tpns',
+    tpnsEndpoint: 'https://api.tpns.sgp.tencent.com',
+    maxBatch: '50',
+    concurrency: '4',
+    httpReservedConcurrency: '10',
+    eventsReservedConcurrency: '2',
+    throttlingRateLimit: '20',
+    throttlingBurstLimit: '40',
+    logRetentionDays: '7',
+    logLevel: 'debug',
+    memorySize: '1024',
+    eventBusName: 'ops-bus',
+    alarmTopicArn: TOPIC_ARN,
+  });
+  const t = s.template;
+  const b = s.stack.bindings;
+  const props = (c: { node: { defaultChild?: unknown } }) => t.toJSON().Resources[s.id(c)].Properties;
+
+  it('set the function environment, memory and reserved concurrency', () => {
+    const http = props(b.httpFunction);
+    const ev = props(b.eventsFunction);
+    for (const fn of [http, ev]) {
+      expect(fn.Environment.Variables).toMatchObject({
+        TPNS_SECRET_ID: 'custom/tpns',
+        TPNS_ENDPOINT: 'https://api.tpns.sgp.tencent.com',
+        TPNS_MAX_BATCH: '50',
+        TPNS_CONCURRENCY: '4',
+        POWERTOOLS_LOG_LEVEL: 'DEBUG',
+      });
+      expect(fn.MemorySize).toBe(1024);
+    }
+    expect(http.ReservedConcurrentExecutions).toBe(10);
+    expect(ev.ReservedConcurrentExecutions).toBe(2);
+    expect(ev.Environment.Variables.EVENT_BUS_NAME).toBe('ops-bus');
+  });
+
+  it('scope the secret grant to the named secret', () => {
+    for (const st of statementsFor(t, 'secretsmanager')) {
+      expect(JSON.stringify(st.Resource)).toContain(':secret:custom/tpns-??????');
+      expect(st.Resource).not.toBe('*');
+    }
+  });
+
+  it('set stage throttling and log retention', () => {
+    const stage = Object.values(t.findResources('AWS::ApiGatewayV2::Stage'))[0]!;
+    expect(stage.Properties.DefaultRouteSettings).toEqual({ ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 });
+    for (const g of Object.values(t.findResources('AWS::Logs::LogGroup'))) expect(g.Properties.RetentionInDays).toBe(7);
+  });
+
+  it('move the rule and PutEvents to the configured bus', () => {
+    const rule = Object.values(t.findResources('AWS::Events::Rule'))[0]!;
+    expect(rule.Properties.EventBusName).toBe('ops-bus');
+    const putEvents = statementsFor(t, 'events');
+    expect(putEvents).toHaveLength(1);
+    expect(actionsOf(putEvents[0]!)).toEqual(['events:PutEvents']);
+    expect(JSON.stringify(putEvents[0]!.Resource)).toContain(':event-bus/ops-bus');
+  });
+
+  it('send alarm and OK notifications to the topic', () => {
+    const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(6);
+    for (const a of alarms) {
+      expect(a.Properties.AlarmActions).toEqual([TOPIC_ARN]);
+      expect(a.Properties.OKActions).toEqual([TOPIC_ARN]);
+    }
+  });
+
+  it('reject invalid values', () => {
+    expect(() => synth({ maxBatch: 'lots' })).toThrow(/maxBatch/);
+    expect(() => synth({ logRetentionDays: '8' })).toThrow(/logRetentionDays/);
+    expect(() => synth({ logLevel: 'LOUD' })).toThrow(/logLevel/);
+  });
+});
+
+describe('props', () => {
+  it('override context', () => {
+    const s = synth({ secretName: 'from/context', maxBatch: '50' }, { secretName: 'from/props' });
+    const fn = s.template.toJSON().Resources[s.id(s.stack.bindings.httpFunction)].Properties;
+    expect(fn.Environment.Variables.TPNS_SECRET_ID).toBe('from/props');
+    expect(fn.Environment.Variables.TPNS_MAX_BATCH).toBe('50');
+  });
+
+  it('make the construct usable in any stack, with an existing bus and topic', () => {
+    const app = new App({ context: NO_BUNDLING });
+    const stack = new Stack(app, 'Other');
+    const bus = new events.EventBus(stack, 'Bus');
+    const topic = new sns.Topic(stack, 'Topic');
+    const bindings = new TpnsBindings(stack, 'Bindings', {
+      eventBus: bus,
+      alarmTopic: topic,
+      logRetention: logs.RetentionDays.ONE_WEEK,
+    });
+    const t = Template.fromStack(stack);
+    const busId = stack.getLogicalId(bus.node.defaultChild as events.CfnEventBus);
+    t.hasResourceProperties('AWS::Events::Rule', { EventBusName: { Ref: busId } });
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { EVENT_BUS_NAME: { Ref: busId } } },
+    });
+    const putEvents = statementsFor(t, 'events');
+    expect(putEvents).toHaveLength(1);
+    expect(putEvents[0]!.Resource).toEqual({ 'Fn::GetAtt': [busId, 'Arn'] });
+    expect(bindings.alarms).toHaveLength(6);
+    // No outputs from the construct itself: the stack decides.
+    expect(Object.keys(t.toJSON().Outputs ?? {})).toEqual([]);
+  });
+});

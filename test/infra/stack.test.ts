@@ -1,0 +1,402 @@
+/**
+ * The synthesized template with default settings: every property the security
+ * review and issue 4 ask for, asserted on the CloudFormation JSON.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Match } from 'aws-cdk-lib/assertions';
+import type { Template } from 'aws-cdk-lib/assertions';
+import {
+  FAILED_DETAIL_TYPE,
+  QUERY_DETAIL_TYPE,
+  RESOLVED_DETAIL_TYPE,
+  TPNS_BINDINGS_DEFAULTS,
+} from '../../infra/tpns-bindings.ts';
+import { actionsOf, iamStatements, resourcesOf, statementsFor, synth } from './synth.ts';
+import type { Synthesized } from './synth.ts';
+
+let s: Synthesized;
+let t: Template;
+let httpFn: string;
+let eventsFn: string;
+let dlq: string;
+let rule: string;
+let api: string;
+
+const getAtt = (id: string, attr = 'Arn') => ({ 'Fn::GetAtt': [id, attr] });
+const fnProps = (id: string) => t.toJSON().Resources[id].Properties;
+const roleOf = (fnId: string): string => fnProps(fnId).Role['Fn::GetAtt'][0];
+
+beforeAll(() => {
+  s = synth();
+  t = s.template;
+  const b = s.stack.bindings;
+  httpFn = s.id(b.httpFunction);
+  eventsFn = s.id(b.eventsFunction);
+  dlq = s.id(b.deadLetterQueue);
+  rule = s.id(b.queryRule);
+  api = s.id(b.httpApi);
+});
+
+describe('functions', () => {
+  it('are exactly two, nodejs24.x on arm64 with active X-Ray tracing and the bundled ESM handler', () => {
+    t.resourceCountIs('AWS::Lambda::Function', 2);
+    for (const id of [httpFn, eventsFn]) {
+      expect(fnProps(id)).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        Handler: 'index.handler',
+        MemorySize: 512,
+      });
+    }
+  });
+
+  it('HTTP function times out below API Gateway’s 30 s integration limit', () => {
+    expect(fnProps(httpFn).Timeout).toBe(25);
+    expect(fnProps(httpFn).Timeout).toBeLessThan(30);
+    // The integration keeps the HTTP API default (30 s), i.e. longer than the function.
+    const integration = Object.values(t.findResources('AWS::ApiGatewayV2::Integration'))[0]!;
+    expect(integration.Properties.TimeoutInMillis ?? 30_000).toBeGreaterThan(fnProps(httpFn).Timeout * 1000);
+  });
+
+  it('events function has a longer, bounded timeout', () => {
+    expect(fnProps(eventsFn).Timeout).toBe(60);
+  });
+
+  it('log to an explicit log group each, with retention', () => {
+    for (const id of [httpFn, eventsFn]) {
+      const logGroup = fnProps(id).LoggingConfig.LogGroup.Ref as string;
+      expect(t.toJSON().Resources[logGroup]).toMatchObject({
+        Type: 'AWS::Logs::LogGroup',
+        Properties: { RetentionInDays: 30 },
+      });
+    }
+    // Function log groups + the API access log group, all with retention.
+    const groups = Object.values(t.findResources('AWS::Logs::LogGroup'));
+    expect(groups).toHaveLength(3);
+    for (const g of groups) expect(g.Properties.RetentionInDays).toBe(30);
+  });
+
+  it('carry the secret id and settings in the environment', () => {
+    const common = {
+      TPNS_SECRET_ID: 'tpns/credentials',
+      TPNS_MAX_BATCH: '100',
+      TPNS_CONCURRENCY: '8',
+      POWERTOOLS_SERVICE_NAME: 'tpns-bindings',
+      POWERTOOLS_METRICS_NAMESPACE: 'TpnsBindings',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    expect(fnProps(httpFn).Environment.Variables).toEqual(common);
+    expect(fnProps(eventsFn).Environment.Variables).toEqual({ ...common, EVENT_BUS_NAME: 'default' });
+  });
+
+  it('have no reserved concurrency unless configured', () => {
+    expect(fnProps(httpFn).ReservedConcurrentExecutions).toBeUndefined();
+    expect(fnProps(eventsFn).ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  it('use their own roles: no managed policies, logs only to their own log group', () => {
+    for (const id of [httpFn, eventsFn]) {
+      const role = roleOf(id);
+      expect(t.toJSON().Resources[role].Properties.ManagedPolicyArns).toBeUndefined();
+      const logs = statementsFor(t, 'logs').filter((st) => st.roles.includes(role));
+      expect(logs).toHaveLength(1);
+      expect(actionsOf(logs[0]!).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+      expect(logs[0]!.Resource).toEqual(getAtt(fnProps(id).LoggingConfig.LogGroup.Ref));
+    }
+  });
+});
+
+describe('secret', () => {
+  it('is imported, never created: no secret resource and no key material in the template', () => {
+    t.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    expect(JSON.stringify(t.toJSON())).not.toMatch(/secretKey|accessId/);
+  });
+
+  it('read access is scoped to exactly that secret’s ARN (no `*` resource)', () => {
+    const statements = statementsFor(t, 'secretsmanager');
+    // One grant per function, on their own roles.
+    expect(statements.map((st) => st.roles).flat().sort()).toEqual([roleOf(httpFn), roleOf(eventsFn)].sort());
+    for (const st of statements) {
+      expect(actionsOf(st).sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+      const resources = resourcesOf(st);
+      expect(resources).toHaveLength(1);
+      expect(resources[0]).not.toBe('*');
+      // The partial ARN fromSecretNameV2 produces: NAME + '-' + 6 single-character wildcards.
+      expect(resources[0]).toEqual({
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':secretsmanager:',
+            { Ref: 'AWS::Region' },
+            ':',
+            { Ref: 'AWS::AccountId' },
+            ':secret:tpns/credentials-??????',
+          ],
+        ],
+      });
+    }
+  });
+});
+
+describe('IAM', () => {
+  it('the only `*` resources are X-Ray’s (which has no resource-level permissions)', () => {
+    const wildcard = iamStatements(t).filter((st) => st.Effect === 'Allow' && resourcesOf(st).includes('*'));
+    expect(wildcard.length).toBeGreaterThan(0);
+    for (const st of wildcard) {
+      expect(actionsOf(st).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+    }
+  });
+
+  it('no wildcard actions anywhere in identity policies', () => {
+    for (const st of iamStatements(t)) for (const a of actionsOf(st)) expect(a).not.toContain('*');
+  });
+
+  it('events:PutEvents is granted to the events function only, on the bus only', () => {
+    const statements = statementsFor(t, 'events');
+    expect(statements).toHaveLength(1);
+    expect(statements[0]!.roles).toEqual([roleOf(eventsFn)]);
+    expect(actionsOf(statements[0]!)).toEqual(['events:PutEvents']);
+    expect(statements[0]!.Resource).toEqual({
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':events:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':event-bus/default',
+        ],
+      ],
+    });
+  });
+});
+
+describe('HTTP API', () => {
+  it('has the three routes plus $default, all to the HTTP function', () => {
+    const routes = Object.values(t.findResources('AWS::ApiGatewayV2::Route'));
+    expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual([
+      '$default',
+      'GET /v1/accounts/{account}/tokens',
+      'GET /v1/tokens/{token}/accounts',
+      'POST /v1/bindings/query',
+    ]);
+    t.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
+    const [integrationId, integration] = Object.entries(t.findResources('AWS::ApiGatewayV2::Integration'))[0]!;
+    expect(integration.Properties).toMatchObject({
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+      IntegrationUri: getAtt(httpFn),
+    });
+    for (const r of routes) {
+      expect(r.Properties.Target).toEqual({ 'Fn::Join': ['', ['integrations/', { Ref: integrationId }]] });
+    }
+  });
+
+  it('requires IAM (SigV4) authorization on every route', () => {
+    const routes = Object.values(t.findResources('AWS::ApiGatewayV2::Route'));
+    expect(routes).toHaveLength(4);
+    for (const r of routes) expect(r.Properties.AuthorizationType).toBe('AWS_IAM');
+  });
+
+  it('has one explicit $default stage with throttling and JSON access logs', () => {
+    t.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+    const stage = Object.values(t.findResources('AWS::ApiGatewayV2::Stage'))[0]!;
+    expect(stage.Properties).toMatchObject({
+      ApiId: { Ref: api },
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+    });
+    const { DestinationArn, Format } = stage.Properties.AccessLogSettings;
+    const logGroup = DestinationArn['Fn::GetAtt'][0];
+    expect(t.toJSON().Resources[logGroup]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
+    const format = JSON.parse(Format);
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+      userArn: '$context.identity.userArn',
+    });
+  });
+
+  it('lets API Gateway invoke the HTTP function only from this API', () => {
+    const perms = Object.values(t.findResources('AWS::Lambda::Permission')).filter(
+      (p) => p.Properties.Principal === 'apigateway.amazonaws.com',
+    );
+    expect(perms.length).toBeGreaterThan(0);
+    for (const p of perms) {
+      expect(p.Properties.FunctionName).toEqual(getAtt(httpFn));
+      expect(JSON.stringify(p.Properties.SourceArn)).toContain(`{"Ref":"${api}"}`);
+    }
+  });
+});
+
+describe('EventBridge', () => {
+  it('rule on the default bus matches the query detail-type only', () => {
+    const r = fnRule();
+    expect(r.Properties.EventBusName).toBe('default');
+    expect(r.Properties.EventPattern).toEqual({ 'detail-type': [QUERY_DETAIL_TYPE] });
+  });
+
+  it('does not match the product’s own result events (no loop)', () => {
+    const pattern = fnRule().Properties.EventPattern;
+    for (const detailType of [RESOLVED_DETAIL_TYPE, FAILED_DETAIL_TYPE]) {
+      expect(pattern['detail-type']).not.toContain(detailType);
+    }
+  });
+
+  it('targets the events function with a retry policy and the DLQ', () => {
+    const targets = fnRule().Properties.Targets;
+    expect(targets).toHaveLength(1);
+    expect(targets[0]).toMatchObject({
+      Arn: getAtt(eventsFn),
+      RetryPolicy: {
+        MaximumRetryAttempts: TPNS_BINDINGS_DEFAULTS.targetRetryAttempts,
+        MaximumEventAgeInSeconds: TPNS_BINDINGS_DEFAULTS.targetMaxEventAge.toSeconds(),
+      },
+      DeadLetterConfig: { Arn: getAtt(dlq) },
+    });
+    t.hasResourceProperties('AWS::Lambda::Permission', {
+      Principal: 'events.amazonaws.com',
+      FunctionName: getAtt(eventsFn),
+      SourceArn: getAtt(rule),
+    });
+  });
+
+  it('events function sends async-invoke failures to the same DLQ', () => {
+    t.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: eventsFn },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 3600,
+      DestinationConfig: { OnFailure: { Destination: getAtt(dlq) } },
+    });
+    // ... and may write to it.
+    const sqs = statementsFor(t, 'sqs');
+    expect(sqs).toHaveLength(1);
+    expect(sqs[0]!.roles).toEqual([roleOf(eventsFn)]);
+    expect(actionsOf(sqs[0]!)).toContain('sqs:SendMessage');
+    expect(sqs[0]!.Resource).toEqual(getAtt(dlq));
+  });
+});
+
+describe('dead-letter queue', () => {
+  it('is encrypted (SSE-SQS) and keeps messages 14 days', () => {
+    t.resourceCountIs('AWS::SQS::Queue', 1);
+    expect(t.toJSON().Resources[dlq].Properties).toEqual({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+  });
+
+  it('enforces SSL and lets only the rule send to it', () => {
+    t.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: dlq }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sqs:*',
+            Principal: { AWS: '*' },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Action: 'sqs:SendMessage',
+            Principal: { Service: 'events.amazonaws.com' },
+            Condition: { ArnEquals: { 'aws:SourceArn': getAtt(rule) } },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('alarms', () => {
+  const alarms = () => Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+  const find = (metric: string, dimValue?: unknown) =>
+    alarms().filter(
+      (a) =>
+        a.MetricName === metric &&
+        (dimValue === undefined || a.Dimensions.some((d: { Value: unknown }) => JSON.stringify(d.Value) === JSON.stringify(dimValue))),
+    );
+
+  it('exist for function errors and throttles of both functions', () => {
+    for (const fn of [httpFn, eventsFn]) {
+      for (const metric of ['Errors', 'Throttles']) {
+        const found = find(metric, { Ref: fn });
+        expect(found, `${metric} alarm for ${fn}`).toHaveLength(1);
+        expect(found[0]).toMatchObject({
+          Namespace: 'AWS/Lambda',
+          Statistic: 'Sum',
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          TreatMissingData: 'notBreaching',
+        });
+      }
+    }
+  });
+
+  it('exists for API 5xx on the stage', () => {
+    const found = find('5xx');
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({
+      Namespace: 'AWS/ApiGateway',
+      Statistic: 'Sum',
+      Threshold: TPNS_BINDINGS_DEFAULTS.api5xxThreshold,
+      Dimensions: expect.arrayContaining([
+        { Name: 'ApiId', Value: { Ref: api } },
+        { Name: 'Stage', Value: '$default' },
+      ]),
+    });
+  });
+
+  it('exists for dead-letter queue depth above zero', () => {
+    const found = find('ApproximateNumberOfMessagesVisible');
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({
+      Namespace: 'AWS/SQS',
+      Statistic: 'Maximum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Dimensions: [{ Name: 'QueueName', Value: getAtt(dlq, 'QueueName') }],
+    });
+  });
+
+  it('are six, without actions when no topic is given', () => {
+    expect(alarms()).toHaveLength(6);
+    for (const a of alarms()) {
+      expect(a.AlarmActions).toBeUndefined();
+      expect(a.OKActions).toBeUndefined();
+    }
+  });
+});
+
+describe('outputs', () => {
+  it('include the API URL and what an operator needs', () => {
+    t.hasOutput('ApiUrl', {
+      Value: {
+        'Fn::Join': ['', ['https://', { Ref: api }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/']],
+      },
+    });
+    t.hasOutput('HttpApiId', { Value: { Ref: api } });
+    t.hasOutput('HttpFunctionName', { Value: { Ref: httpFn } });
+    t.hasOutput('EventsFunctionName', { Value: { Ref: eventsFn } });
+    t.hasOutput('EventBusName', { Value: 'default' });
+    t.hasOutput('QueryRuleArn', { Value: getAtt(rule) });
+    t.hasOutput('DeadLetterQueueUrl', { Value: { Ref: dlq } });
+    t.hasOutput('SecretName', { Value: 'tpns/credentials' });
+  });
+});
+
+function fnRule() {
+  t.resourceCountIs('AWS::Events::Rule', 1);
+  return t.toJSON().Resources[rule];
+}

@@ -1,0 +1,385 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidRequestError, ProblemError } from '../../functions/core/problems.ts';
+import { parseAccountPath, parseQueryBody, parseTokenPath, REQUEST_LIMITS } from '../../functions/core/request.ts';
+import { fixture } from './_fixtures.ts';
+
+/** Runs `fn`, expects an InvalidRequestError (400) and returns its message. */
+const rejection = (fn: () => unknown): string => {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown, 'expected a 400 InvalidRequestError').toBeInstanceOf(InvalidRequestError);
+  const error = thrown as InvalidRequestError;
+  expect(error.status).toBe(400);
+  expect(error.toProblem()).toMatchObject({ status: 400, type: 'urn:tpns-bindings:problem:invalid-request', title: 'Invalid request' });
+  return error.message;
+};
+
+const rejectBody = (body: unknown): string => rejection(() => parseQueryBody(body));
+
+describe('parseQueryBody: the three accepted forms', () => {
+  it('{"accounts"}: strings and objects, accountType defaulting to 0', () => {
+    expect(parseQueryBody({ accounts: ['a1', { account: 'a2', accountType: 1 }, { account: 'a3' }] })).toEqual({
+      kind: 'accounts',
+      items: [
+        { account: 'a1', accountType: 0 },
+        { account: 'a2', accountType: 1 },
+        { account: 'a3', accountType: 0 },
+      ],
+    });
+  });
+
+  it('{"tokens"}', () => {
+    expect(parseQueryBody({ tokens: ['t1', 't2'] })).toEqual({ kind: 'tokens', items: ['t1', 't2'] });
+  });
+
+  it('TPNS-native operator_type 1 with account_type', () => {
+    expect(parseQueryBody({ operator_type: 1, account_list: [{ account: 'a1' }, { account: 'a2', account_type: 1005 }] })).toEqual({
+      kind: 'accounts',
+      items: [
+        { account: 'a1', accountType: 0 },
+        { account: 'a2', accountType: 1005 },
+      ],
+    });
+  });
+
+  it('TPNS-native operator_type 2', () => {
+    expect(parseQueryBody({ operator_type: 2, token_list: ['t1'] })).toEqual({ kind: 'tokens', items: ['t1'] });
+  });
+
+  it('accepts large documented account types (1002 phone, 1015 LinkedIn) and the int32 maximum', () => {
+    expect(parseQueryBody({ accounts: [{ account: '+8613711112222', accountType: 1002 }] }).items).toEqual([
+      { account: '+8613711112222', accountType: 1002 },
+    ]);
+    expect(parseQueryBody({ accounts: [{ account: 'a', accountType: REQUEST_LIMITS.maxAccountType }] }).items).toEqual([
+      { account: 'a', accountType: 2_147_483_647 },
+    ]);
+  });
+
+  it('accepts ids of exactly 256 characters and exactly 10,000 items', () => {
+    const long = 'x'.repeat(256);
+    expect(parseQueryBody({ tokens: [long] }).items).toEqual([long]);
+    const many = Array.from({ length: 10_000 }, (_, i) => `t${i}`);
+    const query = parseQueryBody({ tokens: many });
+    expect(query.items).toHaveLength(10_000);
+    expect(query.items[9_999]).toBe('t9999');
+  });
+
+  it('keeps ids as given (no trimming, no case folding, no decoding)', () => {
+    expect(parseQueryBody({ tokens: [' T1 ', 't1', 'a%40b'] }).items).toEqual([' T1 ', 't1', 'a%40b']);
+  });
+});
+
+describe('parseQueryBody: both seed sample requests, verbatim', () => {
+  it('English page, operator_type 1', () => {
+    expect(parseQueryBody(fixture('seed-en-request-accounts.json'))).toEqual({
+      kind: 'accounts',
+      items: [
+        { account: 'account1', accountType: 0 },
+        { account: 'account2', accountType: 0 },
+      ],
+    });
+  });
+
+  it('Chinese page, operator_type 1 with "account_type": 1 on account2', () => {
+    expect(parseQueryBody(fixture('seed-zh-request-accounts.json'))).toEqual({
+      kind: 'accounts',
+      items: [
+        { account: 'account1', accountType: 0 },
+        { account: 'account2', accountType: 1 },
+      ],
+    });
+  });
+
+  it.each(['seed-en-request-tokens.json', 'seed-zh-request-tokens.json'])('%s, operator_type 2', (name) => {
+    expect(parseQueryBody(fixture(name))).toEqual({ kind: 'tokens', items: ['token1', 'token2'] });
+  });
+});
+
+describe('parseQueryBody: distinct items in order of first appearance', () => {
+  it('drops a repeated account, keeping the first position', () => {
+    expect(parseQueryBody({ accounts: ['b', 'a', 'b', { account: 'a' }, { account: 'a', accountType: 0 }, 'c'] }).items).toEqual([
+      { account: 'b', accountType: 0 },
+      { account: 'a', accountType: 0 },
+      { account: 'c', accountType: 0 },
+    ]);
+  });
+
+  it('keeps the same account under two types as two items', () => {
+    expect(parseQueryBody({ accounts: ['a', { account: 'a', accountType: 1 }, { account: 'a', accountType: 1 }, 'a'] }).items).toEqual([
+      { account: 'a', accountType: 0 },
+      { account: 'a', accountType: 1 },
+    ]);
+  });
+
+  it('native form: a missing account_type equals 0 for dedupe, another type does not', () => {
+    expect(
+      parseQueryBody({
+        operator_type: 1,
+        account_list: [{ account: 'a' }, { account: 'a', account_type: 0 }, { account: 'a', account_type: 1005 }],
+      }).items,
+    ).toEqual([
+      { account: 'a', accountType: 0 },
+      { account: 'a', accountType: 1005 },
+    ]);
+  });
+
+  it('does not confuse accounts whose ids only differ by what a naive key join would merge', () => {
+    expect(parseQueryBody({ accounts: [{ account: '1:a', accountType: 0 }, { account: 'a', accountType: 1 }] }).items).toHaveLength(2);
+    expect(parseQueryBody({ accounts: [{ account: '0a', accountType: 1 }, { account: 'a', accountType: 10 }] }).items).toHaveLength(2);
+  });
+
+  it('drops repeated tokens (both forms), keeping the first position', () => {
+    expect(parseQueryBody({ tokens: ['t2', 't1', 't2', 't1', 't3'] }).items).toEqual(['t2', 't1', 't3']);
+    expect(parseQueryBody({ operator_type: 2, token_list: ['x', 'x'] }).items).toEqual(['x']);
+  });
+});
+
+describe('parseQueryBody: 400 for every malformed body', () => {
+  it.each([
+    ['a number', 1],
+    ['a string', 'accounts'],
+    ['a boolean', true],
+    ['an array', [{ accounts: ['a'] }]],
+    ['an empty array', []],
+    ['null', null],
+    ['undefined', undefined],
+  ])('not an object: %s', (_, body) => {
+    expect(rejectBody(body)).toMatch(/JSON object/);
+  });
+
+  it('neither accounts, tokens nor operator_type', () => {
+    expect(rejectBody({})).toMatch(/one of "accounts", "tokens" or "operator_type"/);
+    expect(rejectBody({ account_list: [{ account: 'a' }] })).toMatch(/"accounts", "tokens" or "operator_type"/);
+  });
+
+  it.each([
+    [{ accounts: ['a'], tokens: ['t'] }, /"accounts" and "tokens"/],
+    [{ accounts: ['a'], operator_type: 1 }, /"accounts" and "operator_type"/],
+    [{ tokens: ['t'], operator_type: 2, token_list: ['t'] }, /"tokens" and "operator_type"/],
+  ])('more than one form: %j', (body, message) => {
+    expect(rejectBody(body)).toMatch(message);
+  });
+
+  it.each([0, 3, -1, 1.5, '1', '2', null, true, [1]])('unknown operator_type %j', (operatorType) => {
+    expect(rejectBody({ operator_type: operatorType, account_list: [{ account: 'a' }], token_list: ['t'] })).toMatch(/operator_type/);
+  });
+
+  it('operator_type with the other type\'s list', () => {
+    const m1 = rejectBody({ operator_type: 1, token_list: ['t'] });
+    expect(m1).toMatch(/account_list/);
+    expect(m1).toMatch(/unknown field "token_list"/);
+    const m2 = rejectBody({ operator_type: 2, account_list: [{ account: 'a' }] });
+    expect(m2).toMatch(/token_list/);
+    expect(m2).toMatch(/unknown field "account_list"/);
+  });
+
+  it('operator_type with both lists', () => {
+    expect(rejectBody({ operator_type: 1, account_list: [{ account: 'a' }], token_list: ['t'] })).toMatch(/unknown field "token_list"/);
+  });
+
+  it.each([
+    [{ accounts: [] }, /^accounts .*at least one/],
+    [{ tokens: [] }, /^tokens .*at least one/],
+    [{ operator_type: 1, account_list: [] }, /^account_list .*at least one/],
+    [{ operator_type: 2, token_list: [] }, /^token_list .*at least one/],
+  ])('empty list %j', (body, message) => {
+    expect(rejectBody(body)).toMatch(message);
+  });
+
+  it.each([
+    ['accounts', { accounts: Array.from({ length: 10_001 }, (_, i) => `a${i}`) }],
+    ['tokens', { tokens: Array.from({ length: 10_001 }, (_, i) => `t${i}`) }],
+    ['account_list', { operator_type: 1, account_list: Array.from({ length: 10_001 }, (_, i) => ({ account: `a${i}` })) }],
+    ['token_list', { operator_type: 2, token_list: Array.from({ length: 10_001 }, (_, i) => `t${i}`) }],
+  ])('over 10,000 items in %s', (path, body) => {
+    const message = rejectBody(body);
+    expect(message.startsWith(`${path} `)).toBe(true);
+    expect(message).toMatch(/at most 10000/);
+  });
+
+  it.each([
+    [{ accounts: ['a', ''] }, 'accounts[1].account', /empty/],
+    [{ accounts: ['a', { account: '' }] }, 'accounts[1].account', /empty/],
+    [{ tokens: ['t', 't2', ''] }, 'tokens[2]', /empty/],
+    [{ operator_type: 1, account_list: [{ account: '' }] }, 'account_list[0].account', /empty/],
+    [{ operator_type: 2, token_list: ['', 't'] }, 'token_list[0]', /empty/],
+  ])('empty id %j names %s', (body, path, message) => {
+    const text = rejectBody(body);
+    expect(text).toContain(path);
+    expect(text).toMatch(message);
+  });
+
+  it.each([
+    ['accounts[1].account', { accounts: ['a', 'x'.repeat(257)] }],
+    ['accounts[0].account', { accounts: [{ account: 'x'.repeat(257), accountType: 1 }] }],
+    ['tokens[0]', { tokens: ['x'.repeat(257)] }],
+    ['account_list[1].account', { operator_type: 1, account_list: [{ account: 'ok' }, { account: 'y'.repeat(300) }] }],
+    ['token_list[1]', { operator_type: 2, token_list: ['ok', 'z'.repeat(1000)] }],
+  ])('id over 256 characters names %s', (path, body) => {
+    const text = rejectBody(body);
+    expect(text).toContain(path);
+    expect(text).toMatch(/at most 256/);
+  });
+
+  it.each([
+    ['negative', -1],
+    ['float', 1.5],
+    ['string', '1'],
+    ['null', null],
+    ['boolean', true],
+    ['object', { value: 1 }],
+    ['over int32', 2_147_483_648],
+    ['huge', 1e300],
+  ])('accountType %s names accounts[1].accountType', (_, accountType) => {
+    const text = rejectBody({ accounts: ['a', { account: 'b', accountType }] });
+    expect(text).toContain('accounts[1].accountType');
+    expect(text).toMatch(/account type|at most/);
+  });
+
+  it.each([
+    ['negative', -5],
+    ['float', 0.5],
+    ['string', '0'],
+  ])('native account_type %s names account_list[0].account_type', (_, accountType) => {
+    expect(rejectBody({ operator_type: 1, account_list: [{ account: 'a', account_type: accountType }] })).toContain(
+      'account_list[0].account_type',
+    );
+  });
+
+  it.each([
+    [{ accounts: ['a'], region: 'shanghai' }, /unknown field "region"/],
+    [{ tokens: ['t'], extra: 1, more: 2 }, /unknown fields "extra", "more"/],
+    [{ accounts: [{ account: 'a', account_type: 1 }] }, /unknown field "account_type" in accounts\[0\]/],
+    [{ accounts: ['a', { account: 'b', type: 1 }] }, /unknown field "type" in accounts\[1\]/],
+    [{ operator_type: 1, account_list: [{ account: 'a', accountType: 1 }] }, /unknown field "accountType" in account_list\[0\]/],
+    [{ operator_type: 2, token_list: ['t'], platform: 'android' }, /unknown field "platform"/],
+  ])('unknown field %j', (body, message) => {
+    expect(rejectBody(body)).toMatch(message);
+  });
+
+  it.each([
+    [{ accounts: 'a' }, 'accounts', /array/],
+    [{ accounts: { account: 'a' } }, 'accounts', /array/],
+    [{ tokens: 't' }, 'tokens', /array/],
+    [{ tokens: null }, 'tokens', /array/],
+    [{ tokens: ['t', 1] }, 'tokens[1]', /token string/],
+    [{ tokens: [['t']] }, 'tokens[0]', /token string/],
+    [{ accounts: ['a', 1] }, 'accounts[1]', /account string or/],
+    [{ accounts: [null] }, 'accounts[0]', /account string or/],
+    [{ accounts: [['a']] }, 'accounts[0]', /account string or/],
+    [{ accounts: [{ account: 42 }] }, 'accounts[0].account', /string/],
+    [{ accounts: [{}] }, 'accounts[0].account', /string/],
+    [{ operator_type: 1, account_list: ['a'] }, 'account_list[0]', /"account"/],
+    [{ operator_type: 1, account_list: [{ account: null }] }, 'account_list[0].account', /string/],
+    [{ operator_type: 1, account_list: 'a' }, 'account_list', /array/],
+    [{ operator_type: 2, token_list: [{ token: 't' }] }, 'token_list[0]', /token string/],
+  ])('wrong element type %j names %s', (body, path, message) => {
+    const text = rejectBody(body);
+    // the first reported problem is the offending path followed by what is wrong with it
+    expect(text.startsWith(`${path} `)).toBe(true);
+    expect(text).toMatch(message);
+  });
+
+  it('reports several problems but caps the list', () => {
+    const text = rejectBody({ tokens: ['', '', '', '', '', '', ''] });
+    for (let i = 0; i < 5; i++) expect(text).toContain(`tokens[${i}]`);
+    expect(text).not.toContain('tokens[5]');
+    expect(text).toMatch(/and 2 more problem/);
+  });
+
+  it('the message never echoes the offending ids', () => {
+    const secretish = 'S3CR3T-'.repeat(40);
+    expect(rejectBody({ tokens: [secretish] })).not.toContain('S3CR3T');
+  });
+});
+
+describe('parseAccountPath', () => {
+  it.each([
+    ['926%40126.com', '926@126.com'],
+    ['%2B8613711112222', '+8613711112222'],
+    ['%E7%94%A8%E6%88%B7', '用户'],
+    ['a%2Fb', 'a/b'],
+    ['a+b', 'a+b'],
+    ['926@126.com', '926@126.com'],
+  ])('URL-decodes %s to %s', (raw, decoded) => {
+    expect(parseAccountPath(raw, undefined)).toEqual({ kind: 'accounts', items: [{ account: decoded, accountType: 0 }] });
+  });
+
+  it.each(['100%', '%E0%A4%A', '50%off', '%zz', '%'])('keeps a malformed escape %s as it is', (raw) => {
+    expect(parseAccountPath(raw, undefined).items).toEqual([{ account: raw, accountType: 0 }]);
+  });
+
+  it.each([
+    ['0', 0],
+    ['1', 1],
+    ['1002', 1002],
+    ['2147483647', 2_147_483_647],
+  ])('accountType=%s', (param, type) => {
+    expect(parseAccountPath('%2B8613711112222', param).items).toEqual([{ account: '+8613711112222', accountType: type }]);
+  });
+
+  it.each(['-1', '1.5', '1e3', 'abc', '', ' 1', '0x10', '2147483648', '99999999999', 'NaN'])('rejects accountType=%j', (param) => {
+    expect(rejection(() => parseAccountPath('a', param))).toMatch(/accountType/);
+  });
+
+  it('applies the length limit to the decoded account', () => {
+    expect(parseAccountPath('%41'.repeat(256), undefined).items).toEqual([{ account: 'A'.repeat(256), accountType: 0 }]);
+    expect(rejection(() => parseAccountPath('a'.repeat(257), undefined))).toMatch(/at most 256/);
+  });
+
+  it.each([
+    ['an empty', ''],
+    ['a missing', undefined],
+    ['an over-long', 'a'.repeat(257)],
+  ])('rejects %s account with a message about the account, not "body"', (_, raw) => {
+    const text = rejection(() => parseAccountPath(raw, undefined));
+    expect(text).toMatch(/account/);
+    // A path parameter is not "the body": the detail must point at the account in the path.
+    expect(text).not.toMatch(/\bbody\b/);
+  });
+});
+
+describe('parseTokenPath', () => {
+  it.each([
+    ['abc%2Fdef', 'abc/def'],
+    ['t%3D%3D', 't=='],
+    ['plain', 'plain'],
+  ])('URL-decodes %s', (raw, decoded) => {
+    expect(parseTokenPath(raw)).toEqual({ kind: 'tokens', items: [decoded] });
+  });
+
+  it.each(['%', '100%', '%E0%A4%A'])('keeps a malformed escape %s as it is', (raw) => {
+    expect(parseTokenPath(raw).items).toEqual([raw]);
+  });
+
+  it('rejects over-long tokens', () => {
+    expect(rejection(() => parseTokenPath('t'.repeat(257)))).toMatch(/at most 256/);
+  });
+
+  it.each([
+    ['an empty', ''],
+    ['a missing', undefined],
+    ['an over-long', 't'.repeat(257)],
+  ])('rejects %s token with a message about the token, not "body"', (_, raw) => {
+    const text = rejection(() => parseTokenPath(raw));
+    expect(text).toMatch(/token/);
+    expect(text).not.toMatch(/\bbody\b/);
+  });
+});
+
+describe('errors are ProblemErrors', () => {
+  it('InvalidRequestError is a ProblemError with status 400', () => {
+    let error: unknown;
+    try {
+      parseQueryBody({});
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ProblemError);
+    expect((error as ProblemError).status).toBe(400);
+  });
+});
