@@ -10,6 +10,7 @@
  * Plus log groups with retention, X-Ray, and CloudWatch alarms (optionally to an SNS topic).
  * infra/stack.ts is a thin shell around it; other CDK apps can import it as is.
  */
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
@@ -92,7 +93,9 @@ export const TPNS_BINDINGS_DEFAULTS = {
   targetMaxEventAge: Duration.hours(1),
   /** Dead-letter queue retention (the SQS maximum: time to notice the alarm and redrive). */
   dlqRetention: Duration.days(14),
-  /** API 5xx responses per 5 minutes that raise the alarm (see the alarm for why not 1). */
+  /** Alarm thresholds per 5 minutes (see the alarms for why they differ). */
+  httpErrorsThreshold: 1,
+  eventsErrorsThreshold: 5,
   api5xxThreshold: 5,
 } as const;
 
@@ -149,7 +152,17 @@ export interface TpnsBindingsProps {
   readonly alarmTopic?: sns.ITopic;
 }
 
-const FUNCTIONS_DIR = fileURLToPath(new URL('../functions/', import.meta.url));
+function intInRange(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`TpnsBindings: ${name} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+// Paths relative to this file, not to the current directory, so that the construct also works
+// when another CDK app (with its own cwd and lock file) imports it.
+const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
+const FUNCTIONS_DIR = join(PROJECT_ROOT, 'functions');
 
 export class TpnsBindings extends Construct {
   readonly httpFunction: NodejsFunction;
@@ -183,10 +196,15 @@ export class TpnsBindings extends Construct {
 
     this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
 
+    // Same bounds as functions/core/config.ts: an out-of-range value fails here, at synth,
+    // instead of failing every function init after the deploy.
+    const maxBatch = intInRange('maxBatch', props.maxBatch ?? d.maxBatch, 1, 10_000);
+    const concurrency = intInRange('concurrency', props.concurrency ?? d.concurrency, 1, 64);
+
     const commonEnv: Record<string, string> = {
       TPNS_SECRET_ID: secretId,
-      TPNS_MAX_BATCH: String(props.maxBatch ?? d.maxBatch),
-      TPNS_CONCURRENCY: String(props.concurrency ?? d.concurrency),
+      TPNS_MAX_BATCH: String(maxBatch),
+      TPNS_CONCURRENCY: String(concurrency),
       POWERTOOLS_SERVICE_NAME: 'tpns-bindings',
       POWERTOOLS_METRICS_NAMESPACE: 'TpnsBindings',
       POWERTOOLS_LOG_LEVEL: props.logLevel ?? d.logLevel,
@@ -231,8 +249,10 @@ export class TpnsBindings extends Construct {
       });
       logGroup.grantWrite(role);
       const fn = new NodejsFunction(this, `${name}Function`, {
-        entry: FUNCTIONS_DIR + entry,
+        entry: join(FUNCTIONS_DIR, entry),
         handler: 'handler',
+        projectRoot: PROJECT_ROOT,
+        depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
         description,
         runtime: lambda.Runtime.NODEJS_24_X,
         architecture: lambda.Architecture.ARM_64,
@@ -385,13 +405,27 @@ export class TpnsBindings extends Construct {
       return a;
     };
     const fiveMinutes = { period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM };
+    // HTTP: the handler answers every failure with problem+json, so an invocation error is a
+    // crash, an init failure (bad configuration) or a timeout: alarm on the first one.
+    alarm(
+      'HttpFunctionErrors',
+      this.httpFunction.metricErrors(fiveMinutes),
+      d.httpErrorsThreshold,
+      'HTTP function invocation errors (crash, init failure or timeout)',
+    );
+    // Events: transient failures (TPNS down, secret unreadable, PutEvents) are thrown on purpose
+    // so that Lambda retries them; alarm on a sustained rate. Events that never succeed are
+    // reported by the dead-letter queue alarm below.
+    alarm(
+      'EventsFunctionErrors',
+      this.eventsFunction.metricErrors(fiveMinutes),
+      d.eventsErrorsThreshold,
+      `Events function: >= ${d.eventsErrorsThreshold} failed invocations in 5 minutes (retried by Lambda)`,
+    );
     for (const [name, fn] of [
       ['Http', this.httpFunction],
       ['Events', this.eventsFunction],
     ] as const) {
-      // The handlers turn every expected failure into a response/result event, so any
-      // invocation error is a crash, a timeout or a bug.
-      alarm(`${name}FunctionErrors`, fn.metricErrors(fiveMinutes), 1, `${name} function invocation errors`);
       alarm(
         `${name}FunctionThrottles`,
         fn.metricThrottles(fiveMinutes),

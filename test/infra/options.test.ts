@@ -86,6 +86,9 @@ describe('context keys', () => {
     expect(() => synth({ maxBatch: 'lots' })).toThrow(/maxBatch/);
     expect(() => synth({ logRetentionDays: '8' })).toThrow(/logRetentionDays/);
     expect(() => synth({ logLevel: 'LOUD' })).toThrow(/logLevel/);
+    // Same bounds the handlers enforce at init (functions/core/config.ts).
+    expect(() => synth({ concurrency: '65' })).toThrow(/concurrency must be an integer from 1 to 64/);
+    expect(() => synth({ maxBatch: '0' })).toThrow(/maxBatch must be an integer from 1 to 10000/);
   });
 });
 

@@ -9,8 +9,10 @@ import {
   FAILED_DETAIL_TYPE,
   QUERY_DETAIL_TYPE,
   RESOLVED_DETAIL_TYPE,
+  RESULT_SOURCE,
   TPNS_BINDINGS_DEFAULTS,
 } from '../../infra/tpns-bindings.ts';
+import * as contract from '../../functions/core/query-events.ts';
 import { actionsOf, iamStatements, resourcesOf, statementsFor, synth } from './synth.ts';
 import type { Synthesized } from './synth.ts';
 
@@ -244,11 +246,22 @@ describe('EventBridge', () => {
     expect(r.Properties.EventPattern).toEqual({ 'detail-type': [QUERY_DETAIL_TYPE] });
   });
 
+  it('uses the detail-types and source of the handlers’ event contract', () => {
+    expect({ QUERY_DETAIL_TYPE, RESOLVED_DETAIL_TYPE, FAILED_DETAIL_TYPE, RESULT_SOURCE }).toEqual({
+      QUERY_DETAIL_TYPE: contract.QUERY_DETAIL_TYPE,
+      RESOLVED_DETAIL_TYPE: contract.RESOLVED_DETAIL_TYPE,
+      FAILED_DETAIL_TYPE: contract.FAILED_DETAIL_TYPE,
+      RESULT_SOURCE: contract.RESULT_SOURCE,
+    });
+  });
+
   it('does not match the product’s own result events (no loop)', () => {
     const pattern = fnRule().Properties.EventPattern;
     for (const detailType of [RESOLVED_DETAIL_TYPE, FAILED_DETAIL_TYPE]) {
       expect(pattern['detail-type']).not.toContain(detailType);
     }
+    // Nothing but the detail-type is matched, so no other field can widen the pattern.
+    expect(Object.keys(pattern)).toEqual(['detail-type']);
   });
 
   it('targets the events function with a retry policy and the DLQ', () => {
@@ -329,18 +342,24 @@ describe('alarms', () => {
     );
 
   it('exist for function errors and throttles of both functions', () => {
-    for (const fn of [httpFn, eventsFn]) {
-      for (const metric of ['Errors', 'Throttles']) {
-        const found = find(metric, { Ref: fn });
-        expect(found, `${metric} alarm for ${fn}`).toHaveLength(1);
-        expect(found[0]).toMatchObject({
-          Namespace: 'AWS/Lambda',
-          Statistic: 'Sum',
-          Threshold: 1,
-          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-          TreatMissingData: 'notBreaching',
-        });
-      }
+    const expected = [
+      [httpFn, 'Errors', TPNS_BINDINGS_DEFAULTS.httpErrorsThreshold],
+      [eventsFn, 'Errors', TPNS_BINDINGS_DEFAULTS.eventsErrorsThreshold],
+      [httpFn, 'Throttles', 1],
+      [eventsFn, 'Throttles', 1],
+    ] as const;
+    expect(TPNS_BINDINGS_DEFAULTS.httpErrorsThreshold).toBe(1);
+    for (const [fn, metric, threshold] of expected) {
+      const found = find(metric, { Ref: fn });
+      expect(found, `${metric} alarm for ${fn}`).toHaveLength(1);
+      expect(found[0]).toMatchObject({
+        Namespace: 'AWS/Lambda',
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: threshold,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
     }
   });
 
