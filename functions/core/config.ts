@@ -22,13 +22,21 @@ const intVar = (name: string, min: number, max: number, fallback: number) =>
     .optional()
     .transform((value, ctx) => {
       if (value === undefined || value === '') return fallback;
-      const n = Number(value);
-      if (!Number.isInteger(n) || n < min || n > max) {
+      const n = /^\d{1,6}$/.test(value) ? Number(value) : Number.NaN;
+      if (!(n >= min && n <= max)) {
         ctx.addIssue({ code: 'custom', message: `${name} must be an integer from ${min} to ${max}` });
         return z.NEVER;
       }
       return n;
     });
+
+const isHttpUrl = (value: string): boolean => {
+  try {
+    return /^https?:$/.test(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+};
 
 const envSchema = z.object({
   TPNS_SECRET_ID: z.string({ error: 'TPNS_SECRET_ID must name the Secrets Manager secret' }).min(1, {
@@ -38,8 +46,8 @@ const envSchema = z.object({
     .string()
     .optional()
     .transform((value) => value || undefined)
-    .refine((value) => value === undefined || /^https?:\/\/[^/]/.test(value), {
-      error: 'TPNS_ENDPOINT must be an http(s) URL',
+    .refine((value) => value === undefined || isHttpUrl(value.replaceAll('{region}', 'guangzhou')), {
+      error: 'TPNS_ENDPOINT must be an http(s) URL (it may contain {region})',
     }),
   TPNS_MAX_BATCH: intVar('TPNS_MAX_BATCH', 1, 10_000, CONFIG_DEFAULTS.maxBatch),
   TPNS_CONCURRENCY: intVar('TPNS_CONCURRENCY', 1, 64, CONFIG_DEFAULTS.concurrency),

@@ -12,10 +12,9 @@ export const REQUEST_LIMITS = {
 /** One validated lookup: distinct items, in the order first given. */
 export type Query = { kind: 'accounts'; items: AccountKey[] } | { kind: 'tokens'; items: string[] };
 
-const id = (what: string) =>
-  z
-    .string({ error: `must be a ${what} string` })
-    .min(1, { error: `must not be an empty ${what}` })
+const id = z
+    .string({ error: 'must be a string' })
+    .min(1, { error: 'must not be empty' })
     .max(REQUEST_LIMITS.maxIdLength, { error: `must be at most ${REQUEST_LIMITS.maxIdLength} characters` });
 
 const accountType = z
@@ -31,12 +30,12 @@ const list = <T extends z.ZodType>(item: T, what: string) =>
     .max(REQUEST_LIMITS.maxItems, { error: `must list at most ${REQUEST_LIMITS.maxItems} ${what} per request` });
 
 const accountObject = z.strictObject(
-  { account: id('account'), accountType: accountType.optional() },
+  { account: id, accountType: accountType.optional() },
   { error: 'must be an account string or {"account": string, "accountType"?: integer}' },
 );
 
 const nativeAccountObject = z.strictObject(
-  { account: id('account'), account_type: accountType.optional() },
+  { account: id, account_type: accountType.optional() },
   { error: 'must be {"account": string, "account_type"?: integer}' },
 );
 
@@ -48,32 +47,33 @@ const accountEntry = z.preprocess(
 
 const schemas = {
   accounts: z.strictObject({ accounts: list(accountEntry, 'accounts') }),
-  tokens: z.strictObject({ tokens: list(id('token'), 'tokens') }),
+  tokens: z.strictObject({ tokens: list(id, 'tokens') }),
   nativeAccounts: z.strictObject({ operator_type: z.literal(1), account_list: list(nativeAccountObject, 'accounts') }),
-  nativeTokens: z.strictObject({ operator_type: z.literal(2), token_list: list(id('token'), 'tokens') }),
+  nativeTokens: z.strictObject({ operator_type: z.literal(2), token_list: list(id, 'tokens') }),
 };
 
 const MAX_REPORTED_ISSUES = 5;
 
-const formatIssues = (error: z.ZodError): string => {
+const formatIssues = (error: z.ZodError, root: string): string => {
   const lines = error.issues.slice(0, MAX_REPORTED_ISSUES).map((issue) => {
     if (issue.code === 'unrecognized_keys') {
-      const where = issue.path.length ? ` in ${pathOf(issue.path)}` : '';
+      const where = issue.path.length ? ` in ${pathOf(issue.path, root)}` : '';
       return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}${where}`;
     }
-    return `${pathOf(issue.path)} ${issue.message}`;
+    return `${pathOf(issue.path, root)} ${issue.message}`;
   });
   const more = error.issues.length - MAX_REPORTED_ISSUES;
   return lines.join('; ') + (more > 0 ? `; and ${more} more problem(s)` : '');
 };
 
-const pathOf = (path: readonly PropertyKey[]): string =>
+const pathOf = (path: readonly PropertyKey[], root: string): string =>
   path.reduce<string>((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)), '') ||
-  'body';
+  root;
 
-const parseWith = <T>(schema: z.ZodType<T>, body: unknown): T => {
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new InvalidRequestError(formatIssues(parsed.error));
+/** `root` names the input when the problem is the input itself: the body, or a path parameter. */
+const parseWith = <T>(schema: z.ZodType<T>, input: unknown, root = 'the body'): T => {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw new InvalidRequestError(formatIssues(parsed.error, root));
   return parsed.data;
 };
 
@@ -135,7 +135,7 @@ const decodePathParameter = (value: string | undefined): string | undefined => {
 };
 
 export const parseAccountPath = (account: string | undefined, accountTypeParam: string | undefined): Query => {
-  const accountId = parseWith(id('account'), decodePathParameter(account));
+  const accountId = parseWith(id, decodePathParameter(account), 'the account in the path');
   let type = 0;
   if (accountTypeParam !== undefined) {
     if (!/^\d{1,10}$/.test(accountTypeParam) || Number(accountTypeParam) > REQUEST_LIMITS.maxAccountType) {
@@ -148,5 +148,5 @@ export const parseAccountPath = (account: string | undefined, accountTypeParam: 
 
 export const parseTokenPath = (token: string | undefined): Query => ({
   kind: 'tokens',
-  items: [parseWith(id('token'), decodePathParameter(token))],
+  items: [parseWith(id, decodePathParameter(token), 'the token in the path')],
 });

@@ -266,8 +266,8 @@ describe('parseQueryBody: 400 for every malformed body', () => {
     [{ accounts: { account: 'a' } }, 'accounts', /array/],
     [{ tokens: 't' }, 'tokens', /array/],
     [{ tokens: null }, 'tokens', /array/],
-    [{ tokens: ['t', 1] }, 'tokens[1]', /token string/],
-    [{ tokens: [['t']] }, 'tokens[0]', /token string/],
+    [{ tokens: ['t', 1] }, 'tokens[1]', /must be a string/],
+    [{ tokens: [['t']] }, 'tokens[0]', /must be a string/],
     [{ accounts: ['a', 1] }, 'accounts[1]', /account string or/],
     [{ accounts: [null] }, 'accounts[0]', /account string or/],
     [{ accounts: [['a']] }, 'accounts[0]', /account string or/],
@@ -276,7 +276,7 @@ describe('parseQueryBody: 400 for every malformed body', () => {
     [{ operator_type: 1, account_list: ['a'] }, 'account_list[0]', /"account"/],
     [{ operator_type: 1, account_list: [{ account: null }] }, 'account_list[0].account', /string/],
     [{ operator_type: 1, account_list: 'a' }, 'account_list', /array/],
-    [{ operator_type: 2, token_list: [{ token: 't' }] }, 'token_list[0]', /token string/],
+    [{ operator_type: 2, token_list: [{ token: 't' }] }, 'token_list[0]', /must be a string/],
   ])('wrong element type %j names %s', (body, path, message) => {
     const text = rejectBody(body);
     // the first reported problem is the offending path followed by what is wrong with it

@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { CONFIG_DEFAULTS, readConfig } from '../../functions/core/config.ts';
+
+const BASE = { TPNS_SECRET_ID: 'tpns/prod' };
+
+const configError = (env: NodeJS.ProcessEnv): string => {
+  let thrown: unknown;
+  try {
+    readConfig(env);
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown, 'readConfig should throw').toBeInstanceOf(Error);
+  const message = (thrown as Error).message;
+  expect(message).toMatch(/^invalid configuration: /);
+  return message;
+};
+
+describe('readConfig: defaults', () => {
+  it('maxBatch 100, concurrency 8, no endpoint', () => {
+    expect(CONFIG_DEFAULTS).toEqual({ maxBatch: 100, concurrency: 8 });
+    expect(readConfig({ ...BASE })).toEqual({ secretId: 'tpns/prod', endpoint: undefined, maxBatch: 100, concurrency: 8 });
+  });
+
+  it('empty strings count as unset', () => {
+    expect(readConfig({ ...BASE, TPNS_ENDPOINT: '', TPNS_MAX_BATCH: '', TPNS_CONCURRENCY: '' })).toEqual({
+      secretId: 'tpns/prod',
+      endpoint: undefined,
+      maxBatch: 100,
+      concurrency: 8,
+    });
+  });
+
+  it('ignores unrelated variables', () => {
+    expect(readConfig({ ...BASE, PATH: '/usr/bin', AWS_REGION: 'eu-west-1' }).maxBatch).toBe(100);
+  });
+
+  it('reads process.env when given nothing', () => {
+    const saved = { ...process.env };
+    try {
+      process.env.TPNS_SECRET_ID = 'from-process-env';
+      process.env.TPNS_CONCURRENCY = '3';
+      delete process.env.TPNS_MAX_BATCH;
+      delete process.env.TPNS_ENDPOINT;
+      expect(readConfig()).toEqual({ secretId: 'from-process-env', endpoint: undefined, maxBatch: 100, concurrency: 3 });
+    } finally {
+      for (const key of ['TPNS_SECRET_ID', 'TPNS_CONCURRENCY', 'TPNS_MAX_BATCH', 'TPNS_ENDPOINT']) {
+        if (saved[key] === undefined) delete process.env[key];
+        else process.env[key] = saved[key];
+      }
+    }
+  });
+});
+
+describe('readConfig: overrides', () => {
+  it('reads every variable', () => {
+    expect(
+      readConfig({ TPNS_SECRET_ID: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:tpns-AbCdEf', TPNS_ENDPOINT: 'http://127.0.0.1:4100', TPNS_MAX_BATCH: '20', TPNS_CONCURRENCY: '2' }),
+    ).toEqual({
+      secretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:tpns-AbCdEf',
+      endpoint: 'http://127.0.0.1:4100',
+      maxBatch: 20,
+      concurrency: 2,
+    });
+  });
+
+  it('keeps a {region} placeholder in the endpoint for the client to fill', () => {
+    expect(readConfig({ ...BASE, TPNS_ENDPOINT: 'https://proxy.example/{region}' }).endpoint).toBe('https://proxy.example/{region}');
+  });
+
+  it.each([
+    ['TPNS_MAX_BATCH', '1', 'maxBatch', 1],
+    ['TPNS_MAX_BATCH', '10000', 'maxBatch', 10_000],
+    ['TPNS_CONCURRENCY', '1', 'concurrency', 1],
+    ['TPNS_CONCURRENCY', '64', 'concurrency', 64],
+  ] as const)('%s=%s is accepted (bound)', (name, value, field, expected) => {
+    expect(readConfig({ ...BASE, [name]: value })[field]).toBe(expected);
+  });
+});
+
+describe('readConfig: invalid values name the variable', () => {
+  it.each([
+    ['missing', {}],
+    ['empty', { TPNS_SECRET_ID: '' }],
+  ])('TPNS_SECRET_ID %s', (_, env) => {
+    expect(configError(env)).toContain('TPNS_SECRET_ID');
+  });
+
+  it.each(['ftp://tpns.example', 'api.tpns.tencent.com', 'https://', '//api.tpns.tencent.com', 'javascript:alert(1)'])(
+    'TPNS_ENDPOINT=%s',
+    (value) => {
+      expect(configError({ ...BASE, TPNS_ENDPOINT: value })).toContain('TPNS_ENDPOINT must be an http(s) URL');
+    },
+  );
+
+  it.each(['http://exa mple.com', 'http://host:99999', 'http://[::1'])('TPNS_ENDPOINT=%s (not a parseable URL)', (value) => {
+    // A value that `new URL` rejects would make every TPNS call fail at run time instead of at init.
+    expect(configError({ ...BASE, TPNS_ENDPOINT: value })).toContain('TPNS_ENDPOINT');
+  });
+
+  it.each(['0', '-1', '10001', '1.5', 'abc', 'Infinity', 'NaN', '   '])('TPNS_MAX_BATCH=%j', (value) => {
+    expect(configError({ ...BASE, TPNS_MAX_BATCH: value })).toContain('TPNS_MAX_BATCH must be an integer from 1 to 10000');
+  });
+
+  it.each(['0', '65', '2.5', 'eight', '-8'])('TPNS_CONCURRENCY=%j', (value) => {
+    expect(configError({ ...BASE, TPNS_CONCURRENCY: value })).toContain('TPNS_CONCURRENCY must be an integer from 1 to 64');
+  });
+
+  it('lists every problem at once', () => {
+    const message = configError({ TPNS_MAX_BATCH: 'x', TPNS_CONCURRENCY: '0', TPNS_ENDPOINT: 'ftp://x' });
+    for (const name of ['TPNS_SECRET_ID', 'TPNS_ENDPOINT', 'TPNS_MAX_BATCH', 'TPNS_CONCURRENCY']) expect(message).toContain(name);
+  });
+
+  it('does not echo the invalid value', () => {
+    const message = configError({ ...BASE, TPNS_MAX_BATCH: 'hunter2-not-a-number' });
+    expect(message).not.toContain('hunter2');
+  });
+});

@@ -1,0 +1,223 @@
+import middy from '@middy/core';
+import httpJsonBodyParser from '@middy/http-json-body-parser';
+import { createError } from '@middy/util';
+import { describe, expect, it } from 'vitest';
+import {
+  CredentialsError,
+  InvalidRequestError,
+  MethodNotAllowedError,
+  NotFoundError,
+  ProblemError,
+  toProblemError,
+  TpnsCallError,
+} from '../../functions/core/problems.ts';
+import type { FailureKind } from '../../functions/core/tpns/codes.ts';
+
+/** The error @middy/http-json-body-parser really throws for this event. */
+const bodyParserError = async (headers: Record<string, string>, body: string | undefined, isBase64Encoded = false): Promise<unknown> => {
+  const middleware = httpJsonBodyParser();
+  try {
+    await middleware.before!({ event: { headers, body, isBase64Encoded } } as never);
+  } catch (error) {
+    return error;
+  }
+  throw new Error('the body parser accepted the event');
+};
+
+const PROBLEM_KEYS = ['type', 'title', 'status', 'detail'];
+
+describe('toProblemError: @middy/http-json-body-parser errors', () => {
+  it('a wrong Content-Type → 415 unsupported media type', async () => {
+    const problem = toProblemError(await bodyParserError({ 'content-type': 'text/plain' }, '{"tokens":["t"]}')).toProblem();
+    expect(problem).toEqual({
+      type: 'urn:tpns-bindings:problem:unsupported-media-type',
+      title: 'Unsupported media type',
+      status: 415,
+      detail: expect.stringContaining('application/json'),
+    });
+  });
+
+  it('no Content-Type at all → 415', async () => {
+    expect(toProblemError(await bodyParserError({}, '{}')).status).toBe(415);
+  });
+
+  it.each([
+    ['truncated', '{"tokens": ["t1"'],
+    ['not JSON', 'tokens=t1'],
+    ['single quotes', "{'tokens': ['t1']}"],
+    ['empty string', ''],
+  ])('malformed JSON (%s) → 400 invalid request, not the parser\'s 415', async (_, body) => {
+    const error = toProblemError(await bodyParserError({ 'content-type': 'application/json' }, body));
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect(error.toProblem()).toMatchObject({ status: 400, type: 'urn:tpns-bindings:problem:invalid-request' });
+    expect(error.message).toMatch(/^the body is not valid JSON/);
+  });
+
+  it('malformed JSON keeps the parser\'s reason in the detail', async () => {
+    const error = toProblemError(await bodyParserError({ 'content-type': 'application/json' }, '{"tokens": ['));
+    expect(error.message).toMatch(/^the body is not valid JSON \(.+\)$/);
+  });
+
+  it('a missing body with a JSON content type → 400', async () => {
+    const error = toProblemError(await bodyParserError({ 'content-type': 'application/json' }, undefined));
+    expect(error.status).toBe(400);
+    expect(error.message).toBe('the body is not valid JSON');
+  });
+
+  it('malformed base64-encoded JSON → 400', async () => {
+    const error = toProblemError(await bodyParserError({ 'content-type': 'application/json' }, Buffer.from('{oops').toString('base64'), true));
+    expect(error.status).toBe(400);
+  });
+});
+
+describe('toProblemError: other errors', () => {
+  it('a ProblemError is returned as it is', () => {
+    const errors = [
+      new InvalidRequestError('x'),
+      new NotFoundError('no such token', { token: 't' }),
+      new MethodNotAllowedError('DELETE', '/v1/bindings/query', ['POST']),
+      new CredentialsError('secret missing'),
+      new TpnsCallError('timeout', 'guangzhou', 'slow'),
+    ];
+    for (const error of errors) expect(toProblemError(error)).toBe(error);
+  });
+
+  it('middy\'s own timeout → 504', () => {
+    const error = new Error('[AbortError]: The operation was aborted.', { cause: { package: '@middy/core' } });
+    error.name = 'TimeoutError';
+    expect(toProblemError(error).toProblem()).toMatchObject({ status: 504, type: 'urn:tpns-bindings:problem:timeout' });
+  });
+
+  it('middy\'s real timeout error, raised by middy itself, → 504', async () => {
+    const handler = middy(() => new Promise<never>(() => {}), { timeoutEarlyInMillis: 5 });
+    const error = await (handler as unknown as (event: unknown, context: unknown) => Promise<unknown>)(
+      {},
+      { getRemainingTimeInMillis: () => 6 },
+    ).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(toProblemError(error).status).toBe(504);
+  });
+
+  it('a TimeoutError not from middy is not a 504', () => {
+    const error = new Error('timed out');
+    error.name = 'TimeoutError';
+    expect(toProblemError(error).status).toBe(500);
+  });
+
+  it('another middleware\'s 4xx HttpError keeps its status', () => {
+    const error = toProblemError(createError(404, 'Route does not exist', { cause: { package: '@middy/http-router' } }));
+    expect(error.status).toBe(404);
+    expect(error.toProblem().status).toBe(404);
+  });
+
+  it.each([
+    ['an Error', new Error('db password is hunter2 at /var/task/secret.js')],
+    ['a TypeError', new TypeError("Cannot read properties of undefined (reading 'hunter2')")],
+    ['a 5xx HttpError', createError(500, 'hunter2 leaked')],
+    ['a 502 HttpError', createError(502, 'upstream hunter2')],
+    ['a string', 'hunter2'],
+    ['null', null],
+    ['undefined', undefined],
+    ['a number', 42],
+    ['an object with a 3xx statusCode', { statusCode: 302, message: 'hunter2' }],
+    ['an object with a non-numeric statusCode', { statusCode: '400', message: 'hunter2' }],
+  ])('%s → bare 500 without message or stack', (_, thrown) => {
+    const error = toProblemError(thrown);
+    expect(error).toBeInstanceOf(ProblemError);
+    const problem = error.toProblem();
+    expect(problem.status).toBe(500);
+    expect(problem.type).toBe('urn:tpns-bindings:problem:internal-error');
+    expect(Object.keys(problem).sort()).toEqual([...PROBLEM_KEYS].sort());
+    const text = JSON.stringify(problem);
+    expect(text).not.toContain('hunter2');
+    expect(text).not.toMatch(/\bat .+:\d+:\d+/); // no stack frames
+    expect(text).not.toContain('/var/task');
+    // the original stays available to the logger, not to the caller
+    if (thrown instanceof Error) expect(error.cause).toBe(thrown);
+  });
+});
+
+describe('TpnsCallError → problem', () => {
+  it.each<[FailureKind, number, string]>([
+    ['credentials_rejected', 502, 'tpns-credentials-rejected'],
+    ['wrong_access_point', 502, 'tpns-wrong-access-point'],
+    ['rate_limited', 503, 'tpns-rate-limited'],
+    ['upstream_error', 502, 'tpns-upstream-error'],
+    ['request_rejected', 502, 'tpns-request-rejected'],
+    ['batch_too_large', 502, 'tpns-request-rejected'],
+    ['app_unavailable', 502, 'tpns-app-unavailable'],
+    ['timeout', 504, 'tpns-timeout'],
+    ['unavailable', 502, 'tpns-unavailable'],
+    ['bad_response', 502, 'tpns-bad-response'],
+  ])('%s → %i (%s)', (kind, status, slug) => {
+    const error = new TpnsCallError(kind, 'singapore', 'what happened', { code: 1008004 });
+    expect(error.status).toBe(status);
+    expect(error.kind).toBe(kind);
+    const problem = error.toProblem();
+    expect(problem).toEqual({
+      type: `urn:tpns-bindings:problem:${slug}`,
+      title: expect.any(String),
+      status,
+      detail: 'what happened',
+      region: 'singapore',
+      tpnsCode: 1008004,
+    });
+    expect(problem.title.length).toBeGreaterThan(0);
+  });
+
+  it('a retCode failure carries tpnsCode and region', () => {
+    expect(new TpnsCallError('credentials_rejected', 'shanghai', 'TPNS answered 1008003', { code: 1008003 }).toProblem()).toMatchObject({
+      status: 502,
+      tpnsCode: 1008003,
+      region: 'shanghai',
+    });
+    expect(new TpnsCallError('wrong_access_point', 'hongkong', 'x', { code: 1008035 }).toProblem()).toMatchObject({
+      status: 502,
+      tpnsCode: 1008035,
+      region: 'hongkong',
+    });
+  });
+
+  it('a transport failure has a region but no tpnsCode', () => {
+    const problem = new TpnsCallError('timeout', 'guangzhou', 'slow').toProblem();
+    expect(problem).toMatchObject({ status: 504, region: 'guangzhou' });
+    expect(problem).not.toHaveProperty('tpnsCode');
+  });
+
+  it('rate limiting asks the caller to retry after a second; nothing else sets retry-after', () => {
+    expect(new TpnsCallError('rate_limited', 'guangzhou', 'x').headers).toEqual({ 'retry-after': '1' });
+    expect(new TpnsCallError('upstream_error', 'guangzhou', 'x').headers).toEqual({});
+  });
+
+  it('keeps the cause off the problem body', () => {
+    const cause = new Error('connect ECONNREFUSED with key hunter2');
+    const error = new TpnsCallError('unavailable', 'guangzhou', 'could not reach TPNS', { cause });
+    expect(error.cause).toBe(cause);
+    expect(JSON.stringify(error.toProblem())).not.toContain('hunter2');
+  });
+});
+
+describe('the other ProblemErrors', () => {
+  it('404 not found with extensions', () => {
+    expect(new NotFoundError('token t is not bound', { token: 't' }).toProblem()).toEqual({
+      type: 'urn:tpns-bindings:problem:not-found',
+      title: 'Not found',
+      status: 404,
+      detail: 'token t is not bound',
+      token: 't',
+    });
+  });
+
+  it('405 lists the allowed methods in the detail and the Allow header', () => {
+    const error = new MethodNotAllowedError('GET', '/v1/bindings/query', ['POST']);
+    expect(error.status).toBe(405);
+    expect(error.headers).toEqual({ allow: 'POST' });
+    expect(error.message).toContain('POST');
+  });
+
+  it('503 when the credentials cannot be read', () => {
+    expect(new CredentialsError('the secret has no "secretKey"').toProblem()).toMatchObject({ status: 503, type: 'urn:tpns-bindings:problem:credentials-unavailable' });
+  });
+});
