@@ -1,5 +1,5 @@
 import { type AwsStandIn, startAwsStandIn } from './sandbox/aws.ts';
-import { SANDBOX_APPS } from './sandbox/seed-data.ts';
+import { type Binding, SANDBOX_APPS } from './sandbox/seed-data.ts';
 import { startTpnsSandbox, type TpnsSandbox } from './sandbox/tpns.ts';
 
 export const SANDBOX_SECRET_ID = 'tpns/credentials';
@@ -13,12 +13,16 @@ export type LocalEnvironment =
  * (Secrets Manager as the SDK resolves it, TPNS per the secret or TPNS_ENDPOINT). Without it,
  * a TPNS sandbox and a Secrets Manager stand-in start on loopback and the environment points
  * the very same code at them. Call before importing a handler: handlers read env at init.
+ * `sandbox.bindings` replaces the sandbox's seeded bindings (tests that need big answers).
  */
-export const startLocalEnvironment = async (env: NodeJS.ProcessEnv = process.env): Promise<LocalEnvironment> => {
+export const startLocalEnvironment = async (
+  env: NodeJS.ProcessEnv = process.env,
+  sandbox: { bindings?: Binding[] } = {},
+): Promise<LocalEnvironment> => {
   if (env.TPNS_SECRET_ID) return { mode: 'real', close: async () => {} };
   const app = SANDBOX_APPS[0]!;
   const [tpns, aws] = await Promise.all([
-    startTpnsSandbox(),
+    startTpnsSandbox({ bindings: sandbox.bindings }),
     startAwsStandIn({
       secrets: {
         [SANDBOX_SECRET_ID]: JSON.stringify({ accessId: app.accessId, secretKey: app.secretKey, region: app.region, auth: 'sign' }),

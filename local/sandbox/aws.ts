@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { EVENTBRIDGE_LIMITS, entrySize } from '../../functions/core/publish.ts';
 
 /**
  * A local stand-in for the two AWS APIs the handlers call, speaking their wire protocol
@@ -32,8 +33,6 @@ export interface AwsStandIn {
   failNextSecretReads(count: number, type?: string): void;
   close(): Promise<void>;
 }
-
-const MAX_ENTRY_BYTES = 256 * 1024;
 
 export const startAwsStandIn = async (options: { secrets?: Record<string, string>; port?: number } = {}): Promise<AwsStandIn> => {
   const secrets = new Map(Object.entries(options.secrets ?? {}));
@@ -80,11 +79,11 @@ export const startAwsStandIn = async (options: { secrets?: Record<string, string
         }
         case 'AWSEvents.PutEvents': {
           const entries = (input.Entries ?? []) as PutEventsEntry[];
-          if (!Array.isArray(entries) || entries.length === 0 || entries.length > 10) {
+          if (!Array.isArray(entries) || entries.length === 0 || entries.length > EVENTBRIDGE_LIMITS.maxEntriesPerCall) {
             return error('ValidationException', 'Entries must hold 1 to 10 entries');
           }
           const total = entries.reduce((sum, e) => sum + entrySize(e), 0);
-          if (total > MAX_ENTRY_BYTES) return error('ValidationException', `Total size of the entries in the request is over the limit (${total} bytes)`);
+          if (total > EVENTBRIDGE_LIMITS.maxCallBytes) return error('ValidationException', `Total size of the entries in the request is over the limit (${total} bytes)`);
           putEventsCalls.push(entries);
           const failing = new Set(putEventsFailures.shift() ?? []);
           const results = entries.map((entry, i) => {
@@ -117,11 +116,3 @@ export const startAwsStandIn = async (options: { secrets?: Record<string, string
     },
   };
 };
-
-/** PutEvents' size rule: Source + DetailType + Detail + Resources, UTF-8 bytes, plus 14 for Time. */
-export const entrySize = (entry: PutEventsEntry): number =>
-  (entry.Time !== undefined ? 14 : 0) +
-  Buffer.byteLength(entry.Source ?? '') +
-  Buffer.byteLength(entry.DetailType ?? '') +
-  Buffer.byteLength(entry.Detail ?? '') +
-  (entry.Resources ?? []).reduce((sum, r) => sum + Buffer.byteLength(r), 0);
