@@ -30,14 +30,11 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { QUERY_DETAIL_TYPE } from '../functions/core/query-events.ts';
 import { nodejsFunctionBundling } from './bundling.ts';
 
-/** The detail-type the events function consumes. */
-export const QUERY_DETAIL_TYPE = 'TPNS Bindings Query Requested';
-/** What the events function publishes (source + detail-types); documented for consumers' rules. */
-export const RESULT_SOURCE = 'tpns.bindings';
-export const RESOLVED_DETAIL_TYPE = 'TPNS Bindings Resolved';
-export const FAILED_DETAIL_TYPE = 'TPNS Bindings Query Failed';
+// The event contract lives with the handlers (a side-effect-free module); re-exported for consumers' rules.
+export { FAILED_DETAIL_TYPE, QUERY_DETAIL_TYPE, RESOLVED_DETAIL_TYPE, RESULT_SOURCE } from '../functions/core/query-events.ts';
 
 /** The routes the HTTP function serves (it answers anything else itself: 404/405 problem+json). */
 export const HTTP_ROUTES = [

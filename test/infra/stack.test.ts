@@ -12,7 +12,6 @@ import {
   RESULT_SOURCE,
   TPNS_BINDINGS_DEFAULTS,
 } from '../../infra/tpns-bindings.ts';
-import * as contract from '../../functions/core/query-events.ts';
 import { actionsOf, iamStatements, resourcesOf, statementsFor, synth } from './synth.ts';
 import type { Synthesized } from './synth.ts';
 
@@ -244,15 +243,6 @@ describe('EventBridge', () => {
     const r = fnRule();
     expect(r.Properties.EventBusName).toBe('default');
     expect(r.Properties.EventPattern).toEqual({ 'detail-type': [QUERY_DETAIL_TYPE] });
-  });
-
-  it('uses the detail-types and source of the handlers’ event contract', () => {
-    expect({ QUERY_DETAIL_TYPE, RESOLVED_DETAIL_TYPE, FAILED_DETAIL_TYPE, RESULT_SOURCE }).toEqual({
-      QUERY_DETAIL_TYPE: contract.QUERY_DETAIL_TYPE,
-      RESOLVED_DETAIL_TYPE: contract.RESOLVED_DETAIL_TYPE,
-      FAILED_DETAIL_TYPE: contract.FAILED_DETAIL_TYPE,
-      RESULT_SOURCE: contract.RESULT_SOURCE,
-    });
   });
 
   it('does not match the product’s own result events (no loop)', () => {
