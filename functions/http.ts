@@ -63,7 +63,9 @@ const singleItem = (result: QueryResult): Result => {
   const item = result.kind === 'accounts' ? result.accounts[0]! : result.tokens[0]!;
   if (item.status === 'not_found') {
     const what = 'token' in item ? `token "${item.token}"` : `account "${item.account}" (accountType ${item.accountType})`;
-    throw new NotFoundError(`TPNS has no binding for ${what}`, { ...item, region: result.region });
+    // A problem's `status` is the HTTP status (RFC 9457); the item's own "not_found" must not replace it.
+    const { status: _notFound, ...binding } = item;
+    throw new NotFoundError(`TPNS has no binding for ${what}`, { ...binding, region: result.region });
   }
   return json(200, { ...item, region: result.region });
 };

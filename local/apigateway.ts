@@ -24,7 +24,9 @@ const decodePath = (path: string): string => {
  * body as UTF-8 text or base64 with isBase64Encoded.
  */
 export const toHttpApiEvent = (req: IncomingMessage, body: Buffer): APIGatewayProxyEventV2 => {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  // An origin-form target is a path: resolved against a base, "//x/y" would make "x" a host (and throw on most x).
+  const target = req.url ?? '/';
+  const url = new URL(target.startsWith('/') ? `http://localhost${target}` : target, 'http://localhost');
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || name === 'cookie') continue;

@@ -32,7 +32,12 @@ export const startLocalApi = async (options: { port?: number; functionTimeoutMs?
     });
     req.on('end', async () => {
       if (size > HTTP_API_LIMITS.maxPayloadBytes) return gatewayError(res, 413, 'Request Entity Too Large');
-      const event = toHttpApiEvent(req, Buffer.concat(chunks));
+      let event: ReturnType<typeof toHttpApiEvent>;
+      try {
+        event = toHttpApiEvent(req, Buffer.concat(chunks));
+      } catch {
+        return gatewayError(res, 400, 'Bad Request'); // a request target no URL parser accepts
+      }
       let timer: NodeJS.Timeout | undefined;
       const cutOff = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), Math.min(timeoutMs, HTTP_API_LIMITS.integrationTimeoutMs));

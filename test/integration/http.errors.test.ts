@@ -1,0 +1,275 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RETRY_DEFAULTS } from '../../functions/core/query.ts';
+import { REQUEST_LIMITS } from '../../functions/core/request.ts';
+import { TPNS_CODE } from '../../functions/core/tpns/codes.ts';
+import { type AwsStandIn, startAwsStandIn } from '../../local/sandbox/aws.ts';
+import { SANDBOX_APPS } from '../../local/sandbox/seed-data.ts';
+import { startTpnsSandbox, type TpnsSandbox } from '../../local/sandbox/tpns.ts';
+import { type LocalApi, startLocalApi } from '../../local/server.ts';
+import { type Answer, closeAll, expectProblem, postQuery, realPathEnv, secretFor, send, spawnLocalApi } from './support.ts';
+
+/** Short, so a TPNS that never answers runs into the handler's deadline in about 2 s (3 s minus the 1 s margin). */
+const FUNCTION_TIMEOUT_MS = 3_000;
+const TOO_LONG = 'x'.repeat(REQUEST_LIMITS.maxIdLength + 1);
+
+describe('errors the handler answers on its own configuration (embedded sandbox)', () => {
+  let api: LocalApi;
+  let tpns: TpnsSandbox;
+
+  beforeAll(async () => {
+    api = await startLocalApi({ port: 0, functionTimeoutMs: FUNCTION_TIMEOUT_MS });
+    if (api.environment.mode !== 'sandbox') throw new Error('expected the embedded sandbox; is TPNS_SECRET_ID set?');
+    tpns = api.environment.tpns;
+  });
+  afterAll(() => api?.close());
+
+  /** A rejected request is answered before TPNS is called. */
+  const expectRejected = async (pending: Promise<Answer>, status: number) => {
+    const callsBefore = tpns.stats.calls;
+    const problem = expectProblem(await pending, status);
+    expect(tpns.stats.calls).toBe(callsBefore);
+    return problem;
+  };
+
+  describe('400 Bad Request', () => {
+    it('malformed JSON', async () => {
+      const problem = await expectRejected(postQuery(api.url, '{"tokens": ["token1",'), 400);
+      expect(problem.detail).toMatch(/not valid JSON/);
+    });
+
+    it('a JSON content type with no body', async () => {
+      await expectRejected(send(api.url, '/v1/bindings/query', { method: 'POST', headers: { 'content-type': 'application/json' } }), 400);
+    });
+
+    it.each([
+      ['an array body', []],
+      ['a string body', 'tokens'],
+      ['a null body', null],
+      ['tokens not an array', { tokens: 'token1' }],
+      ['a token that is a number', { tokens: ['token1', 42] }],
+      ['an account that is null', { accounts: [null] }],
+      ['an account object without "account"', { accounts: [{ accountType: 1 }] }],
+      ['an account that is a number', { accounts: [{ account: 1500001048 }] }],
+      ['operator_type as a string', { operator_type: '1', account_list: [{ account: 'account1' }] }],
+      ['a native account_list of strings', { operator_type: 1, account_list: ['account1'] }],
+      ['an unknown field', { tokens: ['token1'], region: 'guangzhou' }],
+      ['an empty list', { tokens: [] }],
+    ])('wrong types: %s', async (_, body) => {
+      await expectRejected(postQuery(api.url, JSON.stringify(body)), 400);
+    });
+
+    it.each([
+      ['accounts and tokens', { accounts: ['account1'], tokens: ['token1'] }, /only one of "accounts" and "tokens"/],
+      ['tokens and operator_type', { operator_type: 2, tokens: ['token1'], token_list: ['token1'] }, /only one of/],
+      ['neither', {}, /one of "accounts", "tokens" or "operator_type"/],
+      ['a native list without operator_type', { token_list: ['token1'] }, /one of "accounts", "tokens" or "operator_type"/],
+    ])('both or neither of accounts/tokens: %s', async (_, body, detail) => {
+      const problem = await expectRejected(postQuery(api.url, body), 400);
+      expect(problem.detail).toMatch(detail);
+    });
+
+    it.each([0, 3, -1, 1.5, null])('unknown operator_type %s', async (operatorType) => {
+      const problem = await expectRejected(postQuery(api.url, { operator_type: operatorType, token_list: ['token1'] }), 400);
+      expect(problem.detail).toMatch(/operator_type/);
+    });
+
+    it.each([
+      ['token', { tokens: ['token1', ''] }],
+      ['account string', { accounts: [''] }],
+      ['account object', { accounts: [{ account: '', accountType: 0 }] }],
+      ['native account', { operator_type: 1, account_list: [{ account: '' }] }],
+      ['native token', { operator_type: 2, token_list: [''] }],
+    ])('empty id: %s', async (_, body) => {
+      const problem = await expectRejected(postQuery(api.url, body), 400);
+      expect(problem.detail).toMatch(/empty/);
+    });
+
+    it.each([
+      ['token', { tokens: [TOO_LONG] }],
+      ['account', { accounts: [TOO_LONG] }],
+      ['native account', { operator_type: 1, account_list: [{ account: TOO_LONG }] }],
+    ])(`over-long id (${REQUEST_LIMITS.maxIdLength + 1} characters): %s`, async (_, body) => {
+      const problem = await expectRejected(postQuery(api.url, body), 400);
+      expect(problem.detail).toContain(String(REQUEST_LIMITS.maxIdLength));
+    });
+
+    it('over-long ids in paths', async () => {
+      await expectRejected(send(api.url, `/v1/tokens/${TOO_LONG}/accounts`), 400);
+      await expectRejected(send(api.url, `/v1/accounts/${TOO_LONG}/tokens`), 400);
+    });
+
+    it(`an id of exactly ${REQUEST_LIMITS.maxIdLength} characters is accepted`, async () => {
+      const answer = await postQuery(api.url, { accounts: ['y'.repeat(REQUEST_LIMITS.maxIdLength)] });
+      expect(answer.status, answer.text).toBe(200);
+    });
+
+    it.each([-1, 1.5, '1', 2 ** 31, null])('accountType %s in the body', async (accountType) => {
+      const problem = await expectRejected(postQuery(api.url, { accounts: [{ account: 'account1', accountType }] }), 400);
+      expect(problem.detail).toMatch(/accounts\[0\]\.accountType/);
+    });
+
+    it.each([-1, 1.5])('account_type %s in the native body', async (accountType) => {
+      await expectRejected(postQuery(api.url, { operator_type: 1, account_list: [{ account: 'account1', account_type: accountType }] }), 400);
+    });
+
+    it.each(['-1', '1.5', 'abc', '', '1e3', '99999999999'])('?accountType=%s', async (accountType) => {
+      const problem = await expectRejected(send(api.url, `/v1/accounts/account1/tokens?accountType=${accountType}`), 400);
+      expect(problem.detail).toMatch(/accountType/);
+    });
+
+    it(`more than ${REQUEST_LIMITS.maxItems} items`, async () => {
+      const tokens = Array.from({ length: REQUEST_LIMITS.maxItems + 1 }, (_, i) => `t${i}`);
+      const problem = await expectRejected(postQuery(api.url, { tokens }), 400);
+      expect(problem.detail).toMatch(/at most 10000 tokens/);
+    });
+  });
+
+  describe('415 Unsupported Media Type', () => {
+    it.each(['text/plain', 'application/x-www-form-urlencoded', 'application/xml', undefined])('content-type %s', async (contentType) => {
+      const headers: Record<string, string> = contentType === undefined ? {} : { 'content-type': contentType };
+      const problem = await expectRejected(
+        send(api.url, '/v1/bindings/query', { method: 'POST', headers, body: '{"tokens": ["token1"]}' }),
+        415,
+      );
+      expect(problem.detail).toMatch(/application\/json/);
+    });
+  });
+
+  describe('404 Not Found for an unknown route', () => {
+    it.each([
+      ['GET', '/'],
+      ['GET', '/v1/nothing'],
+      ['POST', '/v1/bindings'],
+      ['POST', '/v1/bindings/query/more'],
+      ['GET', '/v1/accounts//tokens'],
+      ['GET', '/v1/tokens/token1'],
+      ['GET', '//%E0%A4%A/v1/tokens/token1/accounts'],
+    ])('%s %s', async (method, path) => {
+      await expectRejected(send(api.url, path, { method, ...(method === 'POST' ? { json: { tokens: ['token1'] } } : {}) }), 404);
+    });
+  });
+
+  describe('405 Method Not Allowed, with Allow', () => {
+    it.each([
+      ['GET', '/v1/bindings/query', 'POST'],
+      ['PUT', '/v1/bindings/query', 'POST'],
+      ['DELETE', '/v1/tokens/token1/accounts', 'GET'],
+      ['POST', '/v1/accounts/account1/tokens', 'GET'],
+    ])('%s %s', async (method, path, allow) => {
+      const callsBefore = tpns.stats.calls;
+      const answer = await send(api.url, path, { method, ...(method === 'GET' || method === 'DELETE' ? {} : { json: { tokens: ['token1'] } }) });
+      expectProblem(answer, 405);
+      expect(answer.headers.allow).toBe(allow);
+      expect(tpns.stats.calls).toBe(callsBefore);
+    });
+  });
+
+  describe('TPNS failing', () => {
+    it('504 when TPNS does not answer before the deadline (not the gateway\'s own 503)', async () => {
+      tpns.injectFaults('hang');
+      const problem = expectProblem(await postQuery(api.url, { tokens: ['token1'] }), 504);
+      expect(problem).toMatchObject({ type: 'urn:tpns-bindings:problem:tpns-timeout', region: 'guangzhou' });
+      expect(tpns.stats.outcomes.at(-1)).toBe('hang');
+    });
+
+    it('502 when TPNS keeps answering HTTP 503 through every retry', async () => {
+      const attempts = RETRY_DEFAULTS.maxRetries + 1;
+      tpns.injectFaults(...Array.from({ length: attempts }, () => 'http503' as const));
+      const before = tpns.stats.outcomes.length;
+      const problem = expectProblem(await postQuery(api.url, { accounts: ['account1'] }), 502);
+      expect(problem.detail).toMatch(/503/);
+      expect(tpns.stats.outcomes.slice(before)).toEqual(Array.from({ length: attempts }, () => 'http503'));
+    });
+  });
+});
+
+const SANDBOX_APP = SANDBOX_APPS[0]!;
+const WRONG_KEY = 'ffffffffffffffffffffffffffffffff';
+
+/**
+ * Misconfigurations: each test runs `npm start` in a fresh process (a cold container) on the
+ * real credential path, with TPNS_SECRET_ID naming one of these secrets in the stand-in.
+ */
+const SECRETS = {
+  'tpns/wrong-key': secretFor(SANDBOX_APP, { secretKey: WRONG_KEY }),
+  'tpns/wrong-region': secretFor(SANDBOX_APP, { region: 'shanghai' }),
+  'tpns/not-json': `accessId=${SANDBOX_APP.accessId} secretKey=${SANDBOX_APP.secretKey}`,
+  'tpns/no-secret-key': JSON.stringify({ accessId: SANDBOX_APP.accessId, secret_key: SANDBOX_APP.secretKey }),
+};
+
+describe('errors from a misconfigured secret', () => {
+  let tpns: TpnsSandbox;
+  let aws: AwsStandIn;
+
+  beforeAll(async () => {
+    [tpns, aws] = await Promise.all([startTpnsSandbox(), startAwsStandIn({ secrets: SECRETS })]);
+  });
+  afterAll(() => closeAll(tpns, aws));
+
+  /** One query through a fresh local API whose TPNS_SECRET_ID is `secretId`. */
+  const queryWithSecret = async (secretId: string, body: unknown = { tokens: ['token1'] }): Promise<Answer> => {
+    const api = await spawnLocalApi(realPathEnv(aws, tpns.endpoint, secretId));
+    try {
+      return await postQuery(api.url, body);
+    } finally {
+      await api.close();
+    }
+  };
+
+  /** Details name what is wrong, never what the secret holds. */
+  const expectNoSecretValues = (answer: Answer) => {
+    for (const value of [SANDBOX_APP.secretKey, WRONG_KEY]) expect(answer.text).not.toContain(value);
+  };
+
+  it('502 when TPNS rejects the credentials (wrong secretKey): code 1008003 and a sentence saying so', async () => {
+    const answer = await queryWithSecret('tpns/wrong-key');
+    const problem = expectProblem(answer, 502);
+    expect(problem).toMatchObject({ tpnsCode: TPNS_CODE.AUTH_FAILED, region: 'guangzhou' });
+    expect(problem.detail).toMatch(/credentials were rejected/);
+    expectNoSecretValues(answer);
+  });
+
+  it('502 when the AccessId is not in the secret\'s access point: code 1008035 and the region named', async () => {
+    const answer = await queryWithSecret('tpns/wrong-region');
+    const problem = expectProblem(answer, 502);
+    expect(problem).toMatchObject({ tpnsCode: TPNS_CODE.WRONG_ACCESS_POINT, region: 'shanghai' });
+    expect(problem.detail).toMatch(/does not belong to the shanghai access point/);
+    expectNoSecretValues(answer);
+  });
+
+  it('503 when the secret does not exist', async () => {
+    const answer = await queryWithSecret('tpns/absent');
+    const problem = expectProblem(answer, 503);
+    expect(problem.detail).toContain('"tpns/absent"');
+    expect(problem.detail).toMatch(/ResourceNotFoundException/);
+  });
+
+  it('503 when the secret is not JSON', async () => {
+    const answer = await queryWithSecret('tpns/not-json');
+    const problem = expectProblem(answer, 503);
+    expect(problem.detail).toMatch(/"tpns\/not-json" must hold a JSON object/);
+    expectNoSecretValues(answer);
+    expect(answer.text).not.toContain(SANDBOX_APP.accessId);
+  });
+
+  it('503 when the secret has no secretKey: the detail names the missing field, not the values', async () => {
+    const answer = await queryWithSecret('tpns/no-secret-key');
+    const problem = expectProblem(answer, 503);
+    expect(problem.detail).toMatch(/"secretKey" \(a non-empty string\) is missing/);
+    expect(problem.detail).not.toMatch(/accessId/);
+    expectNoSecretValues(answer);
+  });
+
+  it('a malformed secret is not cached: once fixed in Secrets Manager, the next request succeeds without a restart', async () => {
+    aws.secrets.set('tpns/fixed-later', 'not json');
+    const api = await spawnLocalApi(realPathEnv(aws, tpns.endpoint, 'tpns/fixed-later'));
+    try {
+      expectProblem(await postQuery(api.url, { tokens: ['token1'] }), 503);
+      aws.secrets.set('tpns/fixed-later', secretFor(SANDBOX_APP));
+      const answer = await postQuery(api.url, { tokens: ['token1'] });
+      expect(answer.status, answer.text).toBe(200);
+    } finally {
+      await api.close();
+    }
+  });
+});
