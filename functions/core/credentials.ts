@@ -79,7 +79,13 @@ export const tpnsCredentials = (secretId: string): MiddlewareObj<unknown, unknow
     } catch (error) {
       throw new CredentialsError(`could not read secret "${secretId}" from Secrets Manager (${describeFailure(error)})`, error);
     }
-    return parseSecret(raw, secretId);
+    try {
+      return parseSecret(raw, secretId);
+    } catch (error) {
+      // Like a failed read (which middy drops), an unusable secret is not kept: once it is fixed, the next invocation heals.
+      clearCache([CACHE_KEY]);
+      throw error;
+    }
   };
 
   let latest: TpnsSecret | undefined;
@@ -90,7 +96,7 @@ export const tpnsCredentials = (secretId: string): MiddlewareObj<unknown, unknow
     refreshing ??= (async () => {
       clearCache([CACHE_KEY]);
       await fetchSecret.before!(request as Parameters<NonNullable<typeof fetchSecret.before>>[0]);
-      metrics.addMetric('secretRefreshes', MetricUnit.Count, 1);
+      metrics.addMetric('SecretRefreshes', MetricUnit.Count, 1);
       latest = await resolve(request);
       return latest;
     })().finally(() => {

@@ -7,7 +7,7 @@ export interface AccountKey {
 }
 
 /** Why an item has no answer when TPNS itself gave none (its chunk failed after retries). */
-export type FailureReason = 'timeout' | 'unavailable' | 'rate_limited' | 'upstream_error' | 'bad_response';
+export type FailureReason = 'timeout' | 'unavailable' | 'rate_limited';
 
 interface ItemOutcome {
   status: ItemStatus;

@@ -18,11 +18,25 @@ import { type FailureKind, isTransient, TPNS_CODE } from './tpns/codes.ts';
 import { DEFAULT_REGION, type Region, REGIONS } from './tpns/regions.ts';
 
 export const RETRY_DEFAULTS = {
+  /** Retries of one call after its first attempt. */
   maxRetries: 3,
+  /** Backoff before retry n (0-based) is uniform in [0, min(maxDelayMs, baseDelayMs × 2^n)]: full jitter. */
   baseDelayMs: 50,
   maxDelayMs: 1_000,
   /** No call starts with less time than this before the deadline. */
   minCallMs: 100,
+} as const;
+
+/** The metric names this module emits (CloudWatch namespace and service come from observability.ts). */
+export const QUERY_METRICS = {
+  /** Each TPNS call attempt, ms. */
+  callLatency: 'TpnsCallLatency',
+  /** TPNS calls a request needed, halved chunks included, retries not. */
+  chunksPerRequest: 'ChunksPerRequest',
+  /** Retried calls, with a `reason` dimension (the failure kind). */
+  retries: 'TpnsRetries',
+  /** Items answered per status, one name per status of the API contract. */
+  items: { ok: 'ItemsOk', not_found: 'ItemsNotFound', invalid: 'ItemsInvalid', error: 'ItemsError' },
 } as const;
 
 export interface QueryOptions {
@@ -46,12 +60,31 @@ const FATAL: ReadonlySet<FailureKind> = new Set([
   'request_rejected',
 ]);
 
+/** What a failed item says about why it has no answer; a refused item (1008007) carries only its code. */
+const FAILURE_REASON: Partial<Record<FailureKind, FailureReason>> = {
+  timeout: 'timeout',
+  rate_limited: 'rate_limited',
+  unavailable: 'unavailable',
+  upstream_error: 'unavailable',
+  bad_response: 'unavailable',
+};
+
 /** Access points found by discovery, per AccessId, for the life of the container. */
 const discoveredRegions = new Map<string, Region>();
 
 type Item = Query['items'][number];
 
-const requestBody = (query: Query, start: number, end: number): TpnsQueryRequest =>
+/** Items [start, end) of the query. */
+interface Chunk {
+  start: number;
+  end: number;
+}
+
+/** Full jitter: a uniform delay up to the capped exponential step (AWS Architecture Blog, "Exponential Backoff And Jitter"). */
+export const backoffDelayMs = (retry: number, random: () => number = Math.random): number =>
+  random() * Math.min(RETRY_DEFAULTS.maxDelayMs, RETRY_DEFAULTS.baseDelayMs * 2 ** retry);
+
+const requestBody = (query: Query, { start, end }: Chunk): TpnsQueryRequest =>
   query.kind === 'accounts'
     ? {
         operator_type: 1,
@@ -59,22 +92,33 @@ const requestBody = (query: Query, start: number, end: number): TpnsQueryRequest
       }
     : { operator_type: 2, token_list: query.items.slice(start, end) };
 
-const normalizeChunk = (query: Query, start: number, end: number, response: TpnsQueryResponse) =>
+const normalizeChunk = (query: Query, { start, end }: Chunk, response: TpnsQueryResponse) =>
   query.kind === 'accounts'
     ? normalizeAccountTokens(query.items.slice(start, end), response)
     : normalizeTokenAccounts(query.items.slice(start, end), response);
 
 const failedItem = (item: Item, error: TpnsCallError): AccountTokens | TokenAccounts => {
-  const failure = { status: 'error' as const, ...(error.code === undefined ? {} : { code: error.code }), reason: error.kind as FailureReason };
+  const reason = FAILURE_REASON[error.kind];
+  const failure = {
+    status: 'error' as const,
+    ...(error.code === undefined ? {} : { code: error.code }),
+    ...(reason === undefined ? {} : { reason }),
+  };
   return typeof item === 'string'
     ? { token: item, ...failure, accounts: [] }
     : { account: item.account, accountType: item.accountType, ...failure, tokens: [] };
 };
 
+const sameSecret = (a: TpnsSecret, b: TpnsSecret) =>
+  a.accessId === b.accessId && a.secretKey === b.secretKey && a.auth === b.auth && a.region === b.region;
+
 /** One query run: its key, its access point and its chunk size can change along the way. */
 class QueryRun {
   secret: TpnsSecret;
   region: Region | undefined;
+  /** The first failure no other chunk could avoid: no call starts after it. */
+  fatal: TpnsCallError | undefined;
+  readonly retries = new Map<FailureKind, number>();
   readonly options: QueryOptions;
 
   constructor(options: QueryOptions) {
@@ -83,45 +127,55 @@ class QueryRun {
     this.region = this.secret.region ?? discoveredRegions.get(this.secret.accessId);
   }
 
-  /** One call with backoff on transient failures and one key refresh on 1008003. */
-  async call(body: TpnsQueryRequest, region: Region): Promise<TpnsQueryResponse> {
+  /**
+   * One call with backoff on transient failures, and one re-read of the secret when TPNS refuses
+   * what the secret says: the key (1008003), or the access point it names (1008035).
+   */
+  async call(body: TpnsQueryRequest, probeRegion?: Region): Promise<TpnsQueryResponse> {
     let refreshed = false;
-    for (let attempt = 0; ; attempt++) {
+    for (let retry = 0; ; ) {
+      if (this.fatal) throw this.fatal;
+      const region = probeRegion ?? this.region!;
       const remaining = this.options.deadline - Date.now();
       if (remaining < RETRY_DEFAULTS.minCallMs) {
         throw new TpnsCallError('timeout', region, 'the deadline was reached before TPNS answered');
       }
+      const secret = this.secret;
       const started = performance.now();
       try {
         return await queryAccountBindings(
-          { region, endpoint: this.options.config.endpoint, credentials: this.secret, auth: this.secret.auth },
+          { region, endpoint: this.options.config.endpoint, credentials: secret, auth: secret.auth },
           body,
           { timeoutMs: Math.min(CLIENT_DEFAULTS.callTimeoutMs, remaining), dispatcher: this.options.dispatcher },
         );
       } catch (error) {
         if (!(error instanceof TpnsCallError)) throw error;
-        if (error.kind === 'credentials_rejected' && !refreshed) {
+        const secretRefused =
+          error.kind === 'credentials_rejected' || (error.kind === 'wrong_access_point' && probeRegion === undefined);
+        if (secretRefused && !refreshed) {
           refreshed = true;
-          const fresh = await this.options.credentials.refresh(this.secret);
-          if (fresh.accessId !== this.secret.accessId || fresh.secretKey !== this.secret.secretKey || fresh.auth !== this.secret.auth) {
-            logger.info('TPNS rejected the key; retrying with the re-read secret');
+          // `secret` is the one this call used: a chunk that another chunk already refreshed for gets its result, not a re-read.
+          const fresh = await this.options.credentials.refresh(secret);
+          if (!sameSecret(fresh, secret)) {
+            if (this.secret === secret) logger.info('TPNS refused what the secret said; retrying with the re-read secret', { reason: error.kind });
             this.secret = fresh;
-            attempt--;
+            this.region = fresh.region ?? this.region;
             continue;
           }
           throw error;
         }
-        const delay = Math.random() * Math.min(RETRY_DEFAULTS.maxDelayMs, RETRY_DEFAULTS.baseDelayMs * 2 ** attempt);
-        const retry =
+        const delay = backoffDelayMs(retry);
+        const retryable =
           isTransient(error.kind) &&
-          attempt < RETRY_DEFAULTS.maxRetries &&
+          retry < RETRY_DEFAULTS.maxRetries &&
           Date.now() + delay + RETRY_DEFAULTS.minCallMs < this.options.deadline;
-        if (!retry) throw error;
-        metrics.addMetric(`retries_${error.kind}`, MetricUnit.Count, 1);
-        logger.warn('retrying a TPNS call', { reason: error.kind, tpnsCode: error.code, attempt: attempt + 1 });
+        if (!retryable) throw error;
+        retry++;
+        this.retries.set(error.kind, (this.retries.get(error.kind) ?? 0) + 1);
+        logger.warn('retrying a TPNS call', { reason: error.kind, tpnsCode: error.code, retry });
         await sleep(delay);
       } finally {
-        metrics.addMetric('tpnsCallLatency', MetricUnit.Milliseconds, performance.now() - started);
+        metrics.addMetric(QUERY_METRICS.callLatency, MetricUnit.Milliseconds, performance.now() - started);
       }
     }
   }
@@ -137,7 +191,7 @@ class QueryRun {
     const candidates = endpoint === undefined || endpoint.includes('{region}') ? REGIONS : [DEFAULT_REGION];
     for (const region of candidates) {
       try {
-        await this.call(requestBody(query, 0, 1), region);
+        await this.call(requestBody(query, { start: 0, end: 1 }), region);
       } catch (error) {
         if (error instanceof TpnsCallError && error.kind === 'wrong_access_point') continue;
         throw error;
@@ -153,67 +207,104 @@ class QueryRun {
       { code: TPNS_CODE.WRONG_ACCESS_POINT },
     );
   }
+
+  /** Retries go out as one metric with a `reason` dimension: one EMF line per reason seen, none on a clean run. */
+  publishRetries(): void {
+    for (const [reason, count] of this.retries) {
+      metrics.singleMetric().addDimension('reason', reason).addMetric(QUERY_METRICS.retries, MetricUnit.Count, count);
+    }
+  }
 }
 
 /**
- * Runs a query: chunks of at most `maxBatch` items, at most `concurrency` in flight on the
- * shared pool, merged back in input order. A chunk that still fails after its retries marks
- * its items as errors and the result as partial; if every chunk fails, the first failure is thrown.
+ * Runs a query: chunks of at most `maxBatch` items, at most `concurrency` calls in flight on
+ * the shared pool, merged back in input order. A chunk TPNS refuses with 1008007 is split in
+ * halves, down to single items. A chunk that still fails after its retries marks its items as
+ * errors and the result as partial; if no chunk succeeds, the first failure is thrown.
  */
 export const runQuery = async (query: Query, options: QueryOptions): Promise<QueryResult> => {
   const run = new QueryRun(options);
-  const region = await run.resolveRegion(query);
-  const total = query.items.length;
-  const results = new Array<AccountTokens | TokenAccounts>(total);
-  const pending: [number, number][] = [];
-  let chunkLimit = options.config.maxBatch;
-  for (let start = 0; start < total; start += chunkLimit) pending.push([start, Math.min(total, start + chunkLimit)]);
-
-  let fatal: TpnsCallError | undefined;
-  let firstFailure: TpnsCallError | undefined;
-  let succeeded = 0;
   let calls = 0;
+  try {
+    await run.resolveRegion(query);
+    const total = query.items.length;
+    const results = new Array<AccountTokens | TokenAccounts>(total);
+    const pending: Chunk[] = [];
+    for (let start = 0; start < total; start += options.config.maxBatch) {
+      pending.push({ start, end: Math.min(total, start + options.config.maxBatch) });
+    }
 
-  const worker = async (): Promise<void> => {
-    while (pending.length > 0 && fatal === undefined) {
-      let [start, end] = pending.shift()!;
-      if (end - start > chunkLimit) {
-        pending.unshift([start + chunkLimit, end]);
-        end = start + chunkLimit;
-      }
+    // 1008007 is TPNS's "invalid parameter" for a list too long and for an id it refuses alike.
+    // A refused size above any size it accepted in this run lowers the chunk size for the rest of
+    // the run; a refusal at a size it already accepted is about the ids, so only that chunk is split.
+    let chunkLimit = options.config.maxBatch;
+    let largestAccepted = 0;
+    let firstFailure: TpnsCallError | undefined;
+    let answered = 0;
+    let unexpected: { error: unknown } | undefined;
+
+    const take = (): Chunk => {
+      const chunk = pending.shift()!;
+      if (chunk.end - chunk.start <= chunkLimit) return chunk;
+      pending.unshift({ start: chunk.start + chunkLimit, end: chunk.end });
+      return { start: chunk.start, end: chunk.start + chunkLimit };
+    };
+
+    const send = async (chunk: Chunk): Promise<void> => {
       calls++;
+      const size = chunk.end - chunk.start;
       try {
-        const response = await run.call(requestBody(query, start, end), region);
-        const chunk = normalizeChunk(query, start, end, response);
-        for (let i = 0; i < chunk.length; i++) results[start + i] = chunk[i]!;
-        succeeded++;
+        const answers = normalizeChunk(query, chunk, await run.call(requestBody(query, chunk)));
+        for (let i = 0; i < size; i++) results[chunk.start + i] = answers[i]!;
+        answered++;
+        largestAccepted = Math.max(largestAccepted, size);
       } catch (error) {
-        if (!(error instanceof TpnsCallError)) throw error;
-        if (error.kind === 'batch_too_large' && end - start > 1) {
-          chunkLimit = Math.min(chunkLimit, Math.ceil((end - start) / 2));
-          logger.warn('TPNS refused a chunk as invalid; halving the chunk size', { chunkSize: end - start, chunkLimit });
-          pending.unshift([start, end]);
+        if (!(error instanceof TpnsCallError)) {
+          unexpected ??= { error }; // a bug: stop, and let the handler answer 500 once nothing is in flight
+          return;
+        }
+        if (error.kind === 'batch_too_large' && size > 1) {
+          const half = Math.ceil(size / 2);
+          if (size > largestAccepted) chunkLimit = Math.min(chunkLimit, half);
+          logger.warn('TPNS refused a chunk as an invalid parameter; splitting it', { chunkSize: size, chunkLimit });
+          pending.unshift({ start: chunk.start, end: chunk.start + half }, { start: chunk.start + half, end: chunk.end });
         } else if (FATAL.has(error.kind)) {
-          fatal ??= error;
+          run.fatal ??= error;
         } else {
           firstFailure ??= error;
-          for (let i = start; i < end; i++) results[i] = failedItem(query.items[i]!, error);
+          for (let i = chunk.start; i < chunk.end; i++) results[i] = failedItem(query.items[i]!, error);
         }
       }
+    };
+
+    // A bounded pool rather than fixed workers: split chunks re-enter the queue while others are in flight.
+    const inFlight = new Set<Promise<void>>();
+    while (pending.length > 0 || inFlight.size > 0) {
+      while (pending.length > 0 && inFlight.size < options.config.concurrency && run.fatal === undefined && !unexpected) {
+        const sending: Promise<void> = send(take()).finally(() => inFlight.delete(sending));
+        inFlight.add(sending);
+      }
+      if (inFlight.size === 0) break;
+      await Promise.race(inFlight);
     }
-  };
 
-  await Promise.all(Array.from({ length: Math.min(options.config.concurrency, pending.length) }, worker));
-  metrics.addMetric('chunksPerRequest', MetricUnit.Count, calls);
-  if (fatal) throw fatal;
-  if (firstFailure && succeeded === 0) throw firstFailure;
+    if (unexpected) throw unexpected.error;
+    if (run.fatal) throw run.fatal;
+    if (firstFailure && answered === 0) throw firstFailure;
 
-  const counts = { ok: 0, not_found: 0, invalid: 0, error: 0 };
-  for (const item of results) counts[item.status]++;
-  for (const [status, count] of Object.entries(counts)) if (count) metrics.addMetric(`items_${status}`, MetricUnit.Count, count);
+    const counts = { ok: 0, not_found: 0, invalid: 0, error: 0 };
+    for (const item of results) counts[item.status]++;
+    for (const [status, count] of Object.entries(counts) as [keyof typeof counts, number][]) {
+      if (count) metrics.addMetric(QUERY_METRICS.items[status], MetricUnit.Count, count);
+    }
 
-  const partial = firstFailure !== undefined;
-  return query.kind === 'accounts'
-    ? { kind: 'accounts', region, partial, accounts: results as AccountTokens[] }
-    : { kind: 'tokens', region, partial, tokens: results as TokenAccounts[] };
+    const partial = firstFailure !== undefined;
+    const region = run.region!;
+    return query.kind === 'accounts'
+      ? { kind: 'accounts', region, partial, accounts: results as AccountTokens[] }
+      : { kind: 'tokens', region, partial, tokens: results as TokenAccounts[] };
+  } finally {
+    if (calls > 0) metrics.addMetric(QUERY_METRICS.chunksPerRequest, MetricUnit.Count, calls);
+    run.publishRetries();
+  }
 };

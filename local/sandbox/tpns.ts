@@ -9,26 +9,43 @@ import { type Binding, SANDBOX_APPS, SANDBOX_BINDINGS, type SandboxApp } from '.
  * A local TPNS that speaks /v3/device/account/query as Tencent documents it: both auth
  * schemes checked for real, the documented codes, either response shape. Knobs make it
  * slow, flaky, strict about batch size, or rotate a key; counters show what it was sent.
+ * The knobs and counters are also served over HTTP under CONTROL_PATH (local/README-sandbox.md),
+ * so another process (the benchmark, a user of `npm start`) can turn them.
  */
-export type Fault = 'http503' | 'rate_limited' | 'internal' | 'reset' | 'hang';
+
+/**
+ * How a call can go wrong: HTTP 503 / 429, retCode 1008028 (`rate_limited`) or 1008004
+ * (`internal`), a dropped connection, no answer at all, or any other whole-call retCode.
+ */
+export type Fault = 'http503' | 'http429' | 'rate_limited' | 'internal' | 'reset' | 'hang' | number;
+
+const NAMED_FAULTS: readonly Fault[] = ['http503', 'http429', 'rate_limited', 'internal', 'reset', 'hang'];
+
+export const CONTROL_PATH = '/_sandbox';
 
 export interface SandboxKnobs {
   /** `new`: account_type/timestamp, sibling list null, errMsg NO_ERROR. `old`: neither, sibling omitted, "ok". */
   shape: 'new' | 'old';
   latencyMs: number;
+  /** Up to this much more per call, uniformly: answers to concurrent calls come back spread out. */
+  latencyJitterMs: number;
   /** Share of calls (0..1) answered with a random one of `faultKinds`. */
   faultRate: number;
   faultKinds: Fault[];
   /** Items per call above which TPNS answers 1008007. */
   maxItemsPerCall: number;
+  /** A call listing one of these accounts or tokens gets that fault, every time (e.g. 1008007 for an id TPNS refuses). */
+  faultsByItem: Record<string, Fault>;
 }
 
 export const SANDBOX_DEFAULTS: SandboxKnobs = {
   shape: 'new',
   latencyMs: 0,
+  latencyJitterMs: 0,
   faultRate: 0,
   faultKinds: ['http503', 'rate_limited', 'internal', 'reset'],
   maxItemsPerCall: Number.POSITIVE_INFINITY,
+  faultsByItem: {},
 };
 
 export interface SandboxStats {
@@ -141,17 +158,36 @@ export const startTpnsSandbox = async (
     return { ...ok, result, ...(isNew ? { account_tokens: null } : {}), token_accounts: tokenAccounts };
   };
 
-  const nextFault = (): Fault | undefined => {
+  const itemFault = (body: string): Fault | undefined => {
+    if (Object.keys(knobs.faultsByItem).length === 0) return undefined;
+    let request: { account_list?: unknown; token_list?: unknown };
+    try {
+      request = JSON.parse(body);
+    } catch {
+      return undefined;
+    }
+    const list = Array.isArray(request?.account_list) ? request.account_list : Array.isArray(request?.token_list) ? request.token_list : [];
+    for (const entry of list as unknown[]) {
+      const id = typeof entry === 'string' ? entry : (entry as { account?: unknown } | null)?.account;
+      if (typeof id === 'string' && Object.hasOwn(knobs.faultsByItem, id)) return knobs.faultsByItem[id];
+    }
+    return undefined;
+  };
+
+  const nextFault = (body: string): Fault | undefined => {
     if (queued.length) return queued.shift();
+    const byItem = itemFault(body);
+    if (byItem !== undefined) return byItem;
     if (knobs.faultRate > 0 && Math.random() < knobs.faultRate) {
       return knobs.faultKinds[Math.floor(Math.random() * knobs.faultKinds.length)];
     }
     return undefined;
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse, body: string): Promise<void> => {
+  /** `counted` is the stats of the call's arrival: a call still running at resetStats() does not spill into the new counts. */
+  const handle = async (req: IncomingMessage, res: ServerResponse, body: string, counted: SandboxStats): Promise<void> => {
     const send = (status: number, payload: unknown, outcome: string) => {
-      stats.outcomes.push(outcome);
+      counted.outcomes.push(outcome);
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
     };
     const match = /^(?:\/([a-z]+))?(\/v3\/[a-z/]+)$/.exec(new URL(req.url ?? '/', 'http://sandbox').pathname);
@@ -159,22 +195,27 @@ export const startTpnsSandbox = async (
       return send(404, { retCode: 404, errMsg: 'not found' }, 'http404');
     }
     const region = match[1] ?? DEFAULT_REGION;
-    if (knobs.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, knobs.latencyMs));
-    const fault = nextFault();
+    const latency = knobs.latencyMs + Math.random() * knobs.latencyJitterMs;
+    if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
+    const fault = nextFault(body);
+    if (typeof fault === 'number') return send(200, { retCode: fault, errMsg: 'injected fault' }, String(fault));
     switch (fault) {
       case 'http503':
         return send(503, { message: 'Service Unavailable' }, 'http503');
+      case 'http429':
+        return send(429, { message: 'Too Many Requests' }, 'http429');
       case 'rate_limited':
         return send(200, { retCode: TPNS_CODE.RATE_LIMITED, errMsg: 'request too fast' }, String(TPNS_CODE.RATE_LIMITED));
       case 'internal':
         return send(200, { retCode: TPNS_CODE.INTERNAL_ERROR, errMsg: 'internal error' }, String(TPNS_CODE.INTERNAL_ERROR));
       case 'reset':
-        stats.outcomes.push('reset');
+        counted.outcomes.push('reset');
         req.socket.destroy();
         return;
       case 'hang':
-        stats.outcomes.push('hang');
+        counted.outcomes.push('hang');
         hanging.add(res);
+        res.once('close', () => hanging.delete(res));
         return;
     }
     const app = authenticate(req, body);
@@ -192,21 +233,73 @@ export const startTpnsSandbox = async (
       return send(200, { retCode: TPNS_CODE.PARAMETER_PARSE_ERROR, errMsg: 'parse error' }, String(TPNS_CODE.PARAMETER_PARSE_ERROR));
     }
     const list = (request as { account_list?: unknown; token_list?: unknown }).account_list ?? (request as { token_list?: unknown }).token_list;
-    stats.batchSizes.push(Array.isArray(list) ? list.length : 0);
+    counted.batchSizes.push(Array.isArray(list) ? list.length : 0);
     const payload = answer(app, request as Record<string, unknown>);
     send(200, payload, String(payload.retCode));
+  };
+
+  const configure = (changes: Partial<SandboxKnobs>) => Object.assign(knobs, changes);
+  const injectFaults = (...faults: Fault[]) => queued.push(...faults);
+  const rotateKey = (accessId: string, secretKey: string) => {
+    const app = apps.find((candidate) => candidate.accessId === accessId);
+    if (!app) throw new Error(`no sandbox app ${accessId}`);
+    app.secretKey = secretKey;
+  };
+  // Calls still in flight keep counting down the new counters.
+  const resetStats = () => {
+    stats = { ...emptyStats(), inFlight: stats.inFlight };
+  };
+
+  /** The knobs and counters over HTTP; not counted as TPNS calls. */
+  const control = (req: IncomingMessage, res: ServerResponse, path: string, body: string): void => {
+    const reply = (status: number, payload?: unknown) => {
+      if (payload === undefined) return void res.writeHead(status).end();
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(payload, knobsReplacer));
+    };
+    const route = `${req.method} ${path.slice(CONTROL_PATH.length)}`;
+    try {
+      const input: unknown = body ? JSON.parse(body) : {};
+      switch (route) {
+        case 'GET /knobs':
+          return reply(200, knobs);
+        case 'POST /knobs':
+          configure(parseKnobs(input));
+          return reply(200, knobs);
+        case 'POST /faults':
+          injectFaults(...parseFaults((input as { faults?: unknown }).faults, 'faults'));
+          return reply(200, { queued: queued.length });
+        case 'POST /rotate': {
+          const { accessId, secretKey } = input as { accessId?: unknown; secretKey?: unknown };
+          if (typeof accessId !== 'string' || typeof secretKey !== 'string' || secretKey === '') {
+            throw new Error('send {"accessId": string, "secretKey": non-empty string}');
+          }
+          rotateKey(accessId, secretKey);
+          return reply(204);
+        }
+        case 'GET /stats':
+          return reply(200, stats);
+        case 'POST /stats/reset':
+          resetStats();
+          return reply(200, stats);
+        default:
+          return reply(404, { error: `no sandbox control ${route}; see local/README-sandbox.md` });
+      }
+    } catch (error) {
+      return reply(400, { error: (error as Error).message });
+    }
   };
 
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
+      const path = new URL(req.url ?? '/', 'http://sandbox').pathname;
+      if (path.startsWith(`${CONTROL_PATH}/`)) return control(req, res, path, Buffer.concat(chunks).toString('utf8'));
       stats.calls++;
       stats.inFlight++;
       stats.peakConcurrent = Math.max(stats.peakConcurrent, stats.inFlight);
-      const done = () => stats.inFlight--;
-      res.once('close', done);
-      handle(req, res, Buffer.concat(chunks).toString('utf8')).catch((error: unknown) => {
+      res.once('close', () => stats.inFlight--);
+      handle(req, res, Buffer.concat(chunks).toString('utf8'), stats).catch((error: unknown) => {
         res.writeHead(500).end(String(error));
       });
     });
@@ -224,20 +317,67 @@ export const startTpnsSandbox = async (
     },
     apps,
     bindings,
-    configure: (changes) => Object.assign(knobs, changes),
-    injectFaults: (...faults) => queued.push(...faults),
-    rotateKey: (accessId, secretKey) => {
-      const app = apps.find((candidate) => candidate.accessId === accessId);
-      if (!app) throw new Error(`no sandbox app ${accessId}`);
-      app.secretKey = secretKey;
-    },
-    resetStats: () => {
-      stats = emptyStats();
-    },
+    configure,
+    injectFaults,
+    rotateKey,
+    resetStats,
     close: async () => {
       for (const res of hanging) res.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+};
+
+/** JSON has no Infinity: an unlimited maxItemsPerCall travels as null. */
+const knobsReplacer = (key: string, value: unknown) => (key === 'maxItemsPerCall' && value === Number.POSITIVE_INFINITY ? null : value);
+
+const isFault = (value: unknown): value is Fault =>
+  NAMED_FAULTS.includes(value as Fault) || (typeof value === 'number' && Number.isSafeInteger(value) && value !== TPNS_CODE.OK);
+
+const parseFaults = (value: unknown, name: string): Fault[] => {
+  if (!Array.isArray(value) || !value.every(isFault)) {
+    throw new Error(`"${name}" must be an array of ${NAMED_FAULTS.join(', ')} or non-zero TPNS retCodes`);
+  }
+  return value;
+};
+
+/** A knobs change as sent over HTTP, checked field by field so a typo is an error, not a silent no-op. */
+const parseKnobs = (input: unknown): Partial<SandboxKnobs> => {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new Error('send a JSON object of knobs');
+  const knobs: Partial<SandboxKnobs> = {};
+  for (const [name, value] of Object.entries(input)) {
+    const fail = (expected: string) => new Error(`"${name}" must be ${expected}`);
+    switch (name) {
+      case 'shape':
+        if (value !== 'new' && value !== 'old') throw fail('"new" or "old"');
+        knobs.shape = value;
+        break;
+      case 'latencyMs':
+      case 'latencyJitterMs':
+        if (typeof value !== 'number' || !(value >= 0)) throw fail('a number of milliseconds >= 0');
+        knobs[name] = value;
+        break;
+      case 'faultRate':
+        if (typeof value !== 'number' || !(value >= 0 && value <= 1)) throw fail('a number from 0 to 1');
+        knobs.faultRate = value;
+        break;
+      case 'faultKinds':
+        knobs.faultKinds = parseFaults(value, name);
+        break;
+      case 'maxItemsPerCall':
+        if (value !== null && (typeof value !== 'number' || !Number.isInteger(value) || value < 0)) throw fail('an integer >= 0, or null for no limit');
+        knobs.maxItemsPerCall = value ?? Number.POSITIVE_INFINITY;
+        break;
+      case 'faultsByItem':
+        if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.values(value).every(isFault)) {
+          throw fail('an object of account or token → fault');
+        }
+        knobs.faultsByItem = value as Record<string, Fault>;
+        break;
+      default:
+        throw new Error(`unknown knob "${name}"; knobs: ${Object.keys(SANDBOX_DEFAULTS).join(', ')}`);
+    }
+  }
+  return knobs;
 };

@@ -89,12 +89,24 @@ export const queryAccountBindings = async (
 
 const transportError = (error: unknown, region: Region, url: string, timeoutMs: number): TpnsCallError => {
   const { name, code } = error as { name?: string; code?: string };
-  const host = new URL(url).host;
+  const host = URL.parse(url)?.host ?? url;
   if (name === 'TimeoutError' || (code !== undefined && TIMEOUT_CODES.has(code))) {
     return new TpnsCallError('timeout', region, `TPNS at ${host} did not answer within ${timeoutMs} ms`, { cause: error });
   }
   const reason = code ?? name ?? 'connection failed';
   return new TpnsCallError('unavailable', region, `could not reach TPNS at ${host} (${reason})`, { cause: error });
+};
+
+/** The two whole-call failures an operator fixes in the secret get a sentence saying what to fix. */
+const callFailureDetail = (retCode: number, region: Region): string => {
+  switch (retCode) {
+    case TPNS_CODE.AUTH_FAILED:
+      return `the credentials were rejected: TPNS answered ${describeCode(retCode)}; check "accessId" and "secretKey" in the secret`;
+    case TPNS_CODE.WRONG_ACCESS_POINT:
+      return `the AccessId does not belong to the ${region} access point: TPNS answered ${describeCode(retCode)}; check "region" and "accessId" in the secret`;
+    default:
+      return `TPNS answered ${describeCode(retCode)}`;
+  }
 };
 
 /** Both documented shapes: with or without account_type/timestamp, sibling list null or absent. */
@@ -113,7 +125,7 @@ export const parseQueryResponse = (
   }
   const retCode = parsed?.retCode;
   if (typeof retCode === 'number' && retCode !== TPNS_CODE.OK) {
-    throw new TpnsCallError(failureKindOf(retCode), region, `TPNS answered ${describeCode(retCode)}`, { code: retCode });
+    throw new TpnsCallError(failureKindOf(retCode), region, callFailureDetail(retCode, region), { code: retCode });
   }
   if (statusCode < 200 || statusCode > 299) {
     const kind = statusCode === 429 ? 'rate_limited' : statusCode >= 500 ? 'upstream_error' : 'request_rejected';

@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import template from '../local/events/http-query-accounts.json' with { type: 'json' };
+
+/** Figure 2's query: 10,000 accounts, 20 ms per TPNS call; the median of `runs` is reported. */
+export const LARGE_QUERY = { accounts: 10_000, latencyMs: 20, runs: 5 } as const;
+
+/** What a benchmark child process reports to bench/run.ts over IPC. */
+export type ChildReport = Record<string, number | string>;
+
+/** The event `npm run invoke` uses, as API Gateway would send it, with another JSON body. */
+const TEMPLATE = JSON.stringify(template);
+
+/** A fresh event per call: the middy chain parses the body in place. */
+export const queryEvent = (body: unknown): APIGatewayProxyEventV2 => {
+  const event = JSON.parse(TEMPLATE) as APIGatewayProxyEventV2;
+  event.body = JSON.stringify(body);
+  event.requestContext.requestId = randomUUID();
+  return event;
+};
+
+export const accountNames = (count: number): string[] => Array.from({ length: count }, (_, i) => `bench-user-${i}@example.com`);
+
+/** Nearest-rank percentile of samples (ms). */
+export const percentile = (samples: readonly number[], p: number): number => {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+};
+
+/** Sets sandbox knobs through its HTTP control endpoint (local/README-sandbox.md), as any other process would. */
+export const sandboxControl = async (path: string, body?: unknown): Promise<unknown> => {
+  const base = process.env.BENCH_SANDBOX_URL;
+  if (!base) throw new Error('BENCH_SANDBOX_URL is not set: run through `npm run bench`');
+  const response = await fetch(`${base}/_sandbox${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`sandbox control ${path}: HTTP ${response.status} ${await response.text()}`);
+  return response.status === 204 ? undefined : response.json();
+};
+
+/** Sends the figures to the parent and ends the process (keep-alive sockets would hold it open). */
+export const report = (figures: ChildReport): void => {
+  if (!process.send) throw new Error('run through `npm run bench`');
+  process.send(figures, () => process.exit(0));
+};
+
+/** A thrown error ends a child with its message on stderr (inherited by the parent) and a failing exit code. */
+export const fail = (error: unknown): never => {
+  console.error(error);
+  process.exit(1);
+};
