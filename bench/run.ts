@@ -44,8 +44,7 @@ const childEnv: NodeJS.ProcessEnv = {
   POWERTOOLS_SERVICE_NAME: 'tpns-bindings',
   POWERTOOLS_METRICS_NAMESPACE: 'TpnsBindings',
   POWERTOOLS_LOG_LEVEL: logLevel,
-  // Minified bundle + .map file, as deployed: the maps are read at load, which cold start pays.
-  NODE_OPTIONS: '--enable-source-maps',
+  // NODE_OPTIONS stays unset, as deployed by default (the construct's sourceMapStackTraces prop).
   BENCH_SANDBOX_URL: local.tpns.url,
 };
 

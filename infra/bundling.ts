@@ -48,9 +48,9 @@ export const nodejsFunctionBundling: BundlingOptions = {
   format: OutputFormat.ESM, // handler file is index.mjs
   target: BUNDLE_TARGET,
   minify: true,
-  // Source maps so minified stack traces are readable (the functions set
-  // NODE_OPTIONS=--enable-source-maps). Mappings only: the original sources
-  // are not embedded, which keeps the asset small.
+  // Source maps ship with the bundle so minified stack traces can be mapped (live with the
+  // construct's sourceMapStackTraces prop, or after the fact). Mappings only: the original
+  // sources are not embedded, which keeps the asset small.
   sourceMap: true,
   sourcesContent: false,
   banner: ESM_REQUIRE_BANNER,

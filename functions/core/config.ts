@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 /** Defaults an operator can override per deployment (README: Configuration). */
 export const CONFIG_DEFAULTS = {
@@ -16,19 +16,16 @@ export interface Config {
   concurrency: number;
 }
 
+/** An optional integer variable; empty or unset means the default. */
 const intVar = (name: string, min: number, max: number, fallback: number) =>
-  z
-    .string()
-    .optional()
-    .transform((value, ctx) => {
-      if (value === undefined || value === '') return fallback;
-      const n = /^\d{1,6}$/.test(value) ? Number(value) : Number.NaN;
-      if (!(n >= min && n <= max)) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be an integer from ${min} to ${max}` });
-        return z.NEVER;
-      }
-      return n;
-    });
+  z.pipe(
+    z.optional(z.string()).check(
+      z.refine((value) => !value || (/^\d{1,6}$/.test(value) && Number(value) >= min && Number(value) <= max), {
+        error: `${name} must be an integer from ${min} to ${max}`,
+      }),
+    ),
+    z.transform((value) => (value ? Number(value) : fallback)),
+  );
 
 const isHttpUrl = (value: string): boolean => {
   try {
@@ -38,17 +35,18 @@ const isHttpUrl = (value: string): boolean => {
   }
 };
 
+const secretIdError = { error: 'TPNS_SECRET_ID must name the Secrets Manager secret' };
+
 const envSchema = z.object({
-  TPNS_SECRET_ID: z.string({ error: 'TPNS_SECRET_ID must name the Secrets Manager secret' }).min(1, {
-    error: 'TPNS_SECRET_ID must name the Secrets Manager secret',
-  }),
-  TPNS_ENDPOINT: z
-    .string()
-    .optional()
-    .transform((value) => value || undefined)
-    .refine((value) => value === undefined || isHttpUrl(value.replaceAll('{region}', 'guangzhou')), {
-      error: 'TPNS_ENDPOINT must be an http(s) URL (it may contain {region})',
-    }),
+  TPNS_SECRET_ID: z.string(secretIdError).check(z.minLength(1, secretIdError)),
+  TPNS_ENDPOINT: z.pipe(
+    z.optional(z.string()).check(
+      z.refine((value) => !value || isHttpUrl(value.replaceAll('{region}', 'guangzhou')), {
+        error: 'TPNS_ENDPOINT must be an http(s) URL (it may contain {region})',
+      }),
+    ),
+    z.transform((value) => value || undefined),
+  ),
   TPNS_MAX_BATCH: intVar('TPNS_MAX_BATCH', 1, 10_000, CONFIG_DEFAULTS.maxBatch),
   TPNS_CONCURRENCY: intVar('TPNS_CONCURRENCY', 1, 64, CONFIG_DEFAULTS.concurrency),
 });

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+// zod/mini: the same validation as classic zod at a fraction of the bundle and cold-start cost.
+import * as z from 'zod/mini';
 import type { AccountKey } from './normalize.ts';
 import { InvalidRequestError } from './problems.ts';
 
@@ -13,35 +14,41 @@ export const REQUEST_LIMITS = {
 export type Query = { kind: 'accounts'; items: AccountKey[] } | { kind: 'tokens'; items: string[] };
 
 const id = z
-    .string({ error: 'must be a string' })
-    .min(1, { error: 'must not be empty' })
-    .max(REQUEST_LIMITS.maxIdLength, { error: `must be at most ${REQUEST_LIMITS.maxIdLength} characters` });
+  .string({ error: 'must be a string' })
+  .check(
+    z.minLength(1, { error: 'must not be empty' }),
+    z.maxLength(REQUEST_LIMITS.maxIdLength, { error: `must be at most ${REQUEST_LIMITS.maxIdLength} characters` }),
+  );
 
 const accountType = z
   .number({ error: 'must be an integer account type' })
-  .int({ error: 'must be an integer account type' })
-  .min(0, { error: 'must be a non-negative account type' })
-  .max(REQUEST_LIMITS.maxAccountType, { error: `must be at most ${REQUEST_LIMITS.maxAccountType}` });
+  .check(
+    z.int({ error: 'must be an integer account type' }),
+    z.minimum(0, { error: 'must be a non-negative account type' }),
+    z.maximum(REQUEST_LIMITS.maxAccountType, { error: `must be at most ${REQUEST_LIMITS.maxAccountType}` }),
+  );
 
-const list = <T extends z.ZodType>(item: T, what: string) =>
+const list = <T extends z.ZodMiniType>(item: T, what: string) =>
   z
     .array(item, { error: `must be an array of ${what}` })
-    .min(1, { error: `must list at least one ${what.replace(/s$/, '')}` })
-    .max(REQUEST_LIMITS.maxItems, { error: `must list at most ${REQUEST_LIMITS.maxItems} ${what} per request` });
+    .check(
+      z.minLength(1, { error: `must list at least one ${what.replace(/s$/, '')}` }),
+      z.maxLength(REQUEST_LIMITS.maxItems, { error: `must list at most ${REQUEST_LIMITS.maxItems} ${what} per request` }),
+    );
 
 const accountObject = z.strictObject(
-  { account: id, accountType: accountType.optional() },
+  { account: id, accountType: z.optional(accountType) },
   { error: 'must be an account string or {"account": string, "accountType"?: integer}' },
 );
 
 const nativeAccountObject = z.strictObject(
-  { account: id, account_type: accountType.optional() },
+  { account: id, account_type: z.optional(accountType) },
   { error: 'must be {"account": string, "account_type"?: integer}' },
 );
 
 /** `"a1"` is shorthand for `{"account": "a1"}`. */
-const accountEntry = z.preprocess(
-  (value) => (typeof value === 'string' ? { account: value } : value),
+const accountEntry = z.pipe(
+  z.transform((value: unknown) => (typeof value === 'string' ? { account: value } : value)),
   accountObject,
 );
 
@@ -54,7 +61,7 @@ const schemas = {
 
 const MAX_REPORTED_ISSUES = 5;
 
-const formatIssues = (error: z.ZodError, root: string): string => {
+const formatIssues = (error: z.core.$ZodError, root: string): string => {
   const lines = error.issues.slice(0, MAX_REPORTED_ISSUES).map((issue) => {
     if (issue.code === 'unrecognized_keys') {
       const where = issue.path.length ? ` in ${pathOf(issue.path, root)}` : '';
@@ -71,7 +78,7 @@ const pathOf = (path: readonly PropertyKey[], root: string): string =>
   root;
 
 /** `root` names the input when the problem is the input itself: the body, or a path parameter. */
-const parseWith = <T>(schema: z.ZodType<T>, input: unknown, root = 'the body'): T => {
+const parseWith = <T>(schema: z.ZodMiniType<T>, input: unknown, root = 'the body'): T => {
   const parsed = schema.safeParse(input);
   if (!parsed.success) throw new InvalidRequestError(formatIssues(parsed.error, root));
   return parsed.data;

@@ -100,6 +100,13 @@ describe('props', () => {
     expect(fn.Environment.Variables.TPNS_MAX_BATCH).toBe('50');
   });
 
+  it('turn on source-mapped stack traces only when asked (they cost cold start)', () => {
+    const variables = (s: ReturnType<typeof synth>) =>
+      s.template.toJSON().Resources[s.id(s.stack.bindings.httpFunction)].Properties.Environment.Variables;
+    expect(variables(synth({}))).not.toHaveProperty('NODE_OPTIONS');
+    expect(variables(synth({}, { sourceMapStackTraces: true })).NODE_OPTIONS).toBe('--enable-source-maps');
+  });
+
   it('make the construct usable in any stack, with an existing bus and topic', () => {
     const app = new App({ context: NO_BUNDLING });
     const stack = new Stack(app, 'Other');

@@ -86,7 +86,6 @@ describe('functions', () => {
       POWERTOOLS_SERVICE_NAME: 'tpns-bindings',
       POWERTOOLS_METRICS_NAMESPACE: 'TpnsBindings',
       POWERTOOLS_LOG_LEVEL: 'INFO',
-      NODE_OPTIONS: '--enable-source-maps',
     };
     expect(fnProps(httpFn).Environment.Variables).toEqual(common);
     expect(fnProps(eventsFn).Environment.Variables).toEqual({ ...common, EVENT_BUS_NAME: 'default' });
