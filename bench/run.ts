@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: the figures of issue 3, measured on the sandbox, printed as one table.
- * Figures, not a test: they depend on the machine (bench/README.md records them per machine).
+ * Figures, not a test: they depend on the machine (the README's Performance section records them per machine).
  *
  * Each figure runs in its own fresh child process, bundled by esbuild exactly as the function
  * is deployed (infra/bundling.ts) and with its environment, so the harness's own work and memory,

@@ -27,7 +27,7 @@ export const percentile = (samples: readonly number[], p: number): number => {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 };
 
-/** Sets sandbox knobs through its HTTP control endpoint (local/README-sandbox.md), as any other process would. */
+/** Sets sandbox knobs through its HTTP control endpoint (README: "The sandbox: knobs and counters"), as any other process would. */
 export const sandboxControl = async (path: string, body?: unknown): Promise<unknown> => {
   const base = process.env.BENCH_SANDBOX_URL;
   if (!base) throw new Error('BENCH_SANDBOX_URL is not set: run through `npm run bench`');

@@ -213,7 +213,7 @@ export class TpnsBindings extends Construct {
       POWERTOOLS_SERVICE_NAME: 'tpns-bindings',
       POWERTOOLS_METRICS_NAMESPACE: 'TpnsBindings',
       POWERTOOLS_LOG_LEVEL: props.logLevel ?? d.logLevel,
-      // Reading the .map at load costs ~25 ms of cold start (bench/README.md), so it is opt-in.
+      // Reading the .map at load costs ~25 ms of cold start (README: Performance), so it is opt-in.
       ...((props.sourceMapStackTraces ?? d.sourceMapStackTraces) ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
       ...(props.tpnsEndpoint ? { TPNS_ENDPOINT: props.tpnsEndpoint } : {}),
     };

@@ -9,7 +9,7 @@ import { type Binding, SANDBOX_APPS, SANDBOX_BINDINGS, type SandboxApp } from '.
  * A local TPNS that speaks /v3/device/account/query as Tencent documents it: both auth
  * schemes checked for real, the documented codes, either response shape. Knobs make it
  * slow, flaky, strict about batch size, or rotate a key; counters show what it was sent.
- * The knobs and counters are also served over HTTP under CONTROL_PATH (local/README-sandbox.md),
+ * The knobs and counters are also served over HTTP under CONTROL_PATH (README: "The sandbox: knobs and counters"),
  * so another process (the benchmark, a user of `npm start`) can turn them.
  */
 
@@ -282,7 +282,7 @@ export const startTpnsSandbox = async (
           resetStats();
           return reply(200, stats);
         default:
-          return reply(404, { error: `no sandbox control ${route}; see local/README-sandbox.md` });
+          return reply(404, { error: `no sandbox control ${route}; see the README, "The sandbox: knobs and counters"` });
       }
     } catch (error) {
       return reply(400, { error: (error as Error).message });
