@@ -1,4 +1,5 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
@@ -95,6 +96,8 @@ const noRoute = ({ method, path }: { method: string; path: string }): never => {
 const problemDetails = (): MiddlewareObj<Event, Result> => ({
   onError: (request) => {
     const problem = toProblemError(request.error);
+    // One count per problem status class; it also spares a rejected request Powertools' "no metrics" warning.
+    metrics.addMetric(problem.status >= 500 ? 'ServerErrors' : 'ClientErrors', MetricUnit.Count, 1);
     if (problem.status >= 500) logger.error('request failed', { status: problem.status, error: request.error ?? undefined });
     else logger.info('request rejected', { status: problem.status, detail: problem.message });
     request.response = json(

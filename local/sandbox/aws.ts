@@ -77,6 +77,14 @@ export const startAwsStandIn = async (options: { secrets?: Record<string, string
             CreatedDate: Date.now() / 1000,
           });
         }
+        case 'secretsmanager.PutSecretValue': {
+          // So a key rotation can be played end to end against `npm start` with the real AWS CLI.
+          const id = String(input.SecretId);
+          if (!secrets.has(id)) return error('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+          if (typeof input.SecretString !== 'string') return error('InvalidParameterException', 'SecretString is required');
+          secrets.set(id, input.SecretString);
+          return reply(200, { ARN: `arn:aws:secretsmanager:us-east-1:000000000000:secret:${id}-AbCdEf`, Name: id, VersionId: randomUUID(), VersionStages: ['AWSCURRENT'] });
+        }
         case 'AWSEvents.PutEvents': {
           const entries = (input.Entries ?? []) as PutEventsEntry[];
           if (!Array.isArray(entries) || entries.length === 0 || entries.length > EVENTBRIDGE_LIMITS.maxEntriesPerCall) {
