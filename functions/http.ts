@@ -7,7 +7,7 @@ import httpRouterHandler, { type Route } from '@middy/http-router';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { readConfig } from './core/config.ts';
 import { type CredentialsContext, tpnsCredentials } from './core/credentials.ts';
-import { MethodNotAllowedError, NotFoundError, toProblemError } from './core/problems.ts';
+import { MethodNotAllowedError, NotFoundError, ProblemError, toProblemError } from './core/problems.ts';
 import { type QueryResult, runQuery } from './core/query.ts';
 import { parseAccountPath, parseQueryBody, parseTokenPath, type Query } from './core/request.ts';
 import { logger, metrics } from './observability.ts';
@@ -16,6 +16,11 @@ import { logger, metrics } from './observability.ts';
 export const API_GATEWAY_TIMEOUT_MS = 30_000;
 /** Time kept back from the deadline to serialise and return the answer. */
 export const DEADLINE_MARGIN_MS = 1_000;
+/**
+ * Lambda refuses a response over 6 MB, and API Gateway would answer a bare 500; the body is
+ * escaped once more inside the invoke response, so the bound on it leaves room for that.
+ */
+export const MAX_RESPONSE_BODY_BYTES = 5_000_000;
 
 const config = readConfig();
 const credentials = tpnsCredentials(config.secretId);
@@ -55,7 +60,17 @@ const queryRoute = route(
   (result, context) => {
     const { kind, region, partial } = result;
     const items = result.kind === 'accounts' ? result.accounts : result.tokens;
-    return json(200, { [kind]: items, partial, region, requestId: context.awsRequestId });
+    const answer = json(200, { [kind]: items, partial, region, requestId: context.awsRequestId });
+    const size = Buffer.byteLength(answer.body!);
+    if (size > MAX_RESPONSE_BODY_BYTES) {
+      throw new ProblemError(
+        413,
+        'response-too-large',
+        'Answer too large',
+        `the answer for these ${items.length} items is ${(size / 1e6).toFixed(1)} MB, over the ${MAX_RESPONSE_BODY_BYTES / 1e6} MB a Lambda response can carry; split the request, or use the EventBridge query, which delivers answers of any size in parts`,
+      );
+    }
+    return answer;
   },
 );
 

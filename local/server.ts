@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { gatewayError, HTTP_API_LIMITS, toHttpApiEvent, writeHttpApiResult } from './apigateway.ts';
 import { type LocalEnvironment, startLocalEnvironment } from './environment.ts';
 import { lambdaContext } from './lambda-context.ts';
+import type { Binding } from './sandbox/seed-data.ts';
 
 /** The deployed HTTP function's timeout (infra sets the same): the handler's deadline derives from it. */
 export const LOCAL_FUNCTION_TIMEOUT_MS = 25_000;
@@ -18,8 +19,10 @@ export interface LocalApi {
  * Serves the HTTP API by turning each request into an API Gateway 2.0 event and calling the
  * handler that gets deployed (functions/http.ts) — the same code, not a second path.
  */
-export const startLocalApi = async (options: { port?: number; functionTimeoutMs?: number } = {}): Promise<LocalApi> => {
-  const environment = await startLocalEnvironment();
+export const startLocalApi = async (
+  options: { port?: number; functionTimeoutMs?: number; sandbox?: { bindings?: Binding[] } } = {},
+): Promise<LocalApi> => {
+  const environment = await startLocalEnvironment(process.env, options.sandbox);
   const { handler } = await import('../functions/http.ts');
   const timeoutMs = options.functionTimeoutMs ?? LOCAL_FUNCTION_TIMEOUT_MS;
 
