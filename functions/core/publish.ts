@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { backoffDelayMs } from './backoff.ts';
 
 /*
  * No logger or metrics here on purpose: the local AWS stand-in imports the size rule, and the
@@ -116,7 +117,7 @@ export const putEntries = async (
         const reasons = [...new Set(failed.map(({ result }) => `${result?.ErrorCode ?? 'no result'}: ${result?.ErrorMessage ?? ''}`))];
         throw new PublishError(`PutEvents refused ${failed.length} of ${batch.length} entries after ${attempt + 1} attempts (${reasons.join('; ')})`);
       }
-      await sleep(Math.random() * Math.min(PUBLISH_RETRY.maxDelayMs, PUBLISH_RETRY.baseDelayMs * 2 ** attempt));
+      await sleep(backoffDelayMs(attempt, PUBLISH_RETRY));
       retries++;
       pending = failed.map(({ entry }) => entry);
     }

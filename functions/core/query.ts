@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Dispatcher } from 'undici';
 import { logger, metrics } from '../observability.ts';
+import { backoffDelayMs } from './backoff.ts';
 import type { Config } from './config.ts';
 import type { CredentialSource, TpnsSecret } from './credentials.ts';
 import {
@@ -79,10 +80,6 @@ interface Chunk {
   start: number;
   end: number;
 }
-
-/** Full jitter: a uniform delay up to the capped exponential step (AWS Architecture Blog, "Exponential Backoff And Jitter"). */
-export const backoffDelayMs = (retry: number, random: () => number = Math.random): number =>
-  random() * Math.min(RETRY_DEFAULTS.maxDelayMs, RETRY_DEFAULTS.baseDelayMs * 2 ** retry);
 
 const requestBody = (query: Query, { start, end }: Chunk): TpnsQueryRequest =>
   query.kind === 'accounts'
@@ -164,7 +161,7 @@ class QueryRun {
           }
           throw error;
         }
-        const delay = backoffDelayMs(retry);
+        const delay = backoffDelayMs(retry, RETRY_DEFAULTS);
         const retryable =
           isTransient(error.kind) &&
           retry < RETRY_DEFAULTS.maxRetries &&
