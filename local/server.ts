@@ -57,7 +57,15 @@ export const startLocalApi = async (
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, '127.0.0.1', resolve);
+    });
+  } catch (error) {
+    await environment.close();
+    throw error;
+  }
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     environment,
@@ -90,7 +98,19 @@ const banner = (api: LocalApi): string => {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   // Local runs print one log line per request, not EMF metric blobs; set it to "false" to see them.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-  const api = await startLocalApi({ port: Number(process.env.PORT ?? 3000) });
+  const port = Number(process.env.PORT || 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    console.error(`PORT must be a port number (0-65535), got "${process.env.PORT}"`);
+    process.exit(2);
+  }
+  let api: LocalApi;
+  try {
+    api = await startLocalApi({ port });
+  } catch (error) {
+    const { code, message } = error as { code?: string; message?: string };
+    console.error(code === 'EADDRINUSE' ? `port ${port} is in use: stop what holds it, or set PORT (PORT=3001 npm start)` : `cannot start: ${message}`);
+    process.exit(1);
+  }
   console.log(banner(api));
   const stop = () => void api.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
