@@ -228,6 +228,26 @@ describe('region discovery', () => {
       await wrong.close();
     }
   });
+
+  it('a wrong region corrected in the secret: a warm container picks it up after one re-read', async () => {
+    const current = JSON.parse(aws.secrets.get(SANDBOX_SECRET_ID)!) as Record<string, unknown>;
+    aws.secrets.set('tpns/fixed-later', JSON.stringify({ ...current, region: 'hongkong' }));
+    const container = await spawnLocalApi(realPathEnv(aws, tpns.endpoint, 'tpns/fixed-later'));
+    try {
+      expectProblem(await getAccount1(container.url), 502);
+      aws.secrets.set('tpns/fixed-later', JSON.stringify({ ...current, region: 'guangzhou' }));
+      tpns.resetStats();
+      const reads = aws.secretReads.filter((id) => id === 'tpns/fixed-later').length;
+      const healed = await getAccount1(container.url);
+      expect(healed.status, healed.text).toBe(200);
+      expect(healed.body.region).toBe('guangzhou');
+      // Refused at the cached region, the secret re-read once, then answered at the corrected one.
+      expect(tpns.stats.outcomes).toEqual(['1008035', '0']);
+      expect(aws.secretReads.filter((id) => id === 'tpns/fixed-later').length - reads).toBe(1);
+    } finally {
+      await container.close();
+    }
+  });
 });
 
 describe('credential rotation', () => {
