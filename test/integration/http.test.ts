@@ -166,6 +166,11 @@ describe('the local API on the embedded sandbox (default configuration)', () => 
       expect(problem).toMatchObject({ code: 10110008, account: PHONE, accountType: 0 });
     });
 
+    it('an id holding "/" reaches the handler encoded twice, as API Gateway requires, and is decoded whole', async () => {
+      const problem = expectProblem(await send(api.url, '/v1/accounts/team%252Fops/tokens'), 404);
+      expect(problem).toMatchObject({ account: 'team/ops', code: 10110008 });
+    });
+
     it('/v1/tokens/{token}/accounts', async () => {
       const answer = await send(api.url, '/v1/tokens/token1/accounts');
       expect(answer.status, answer.text).toBe(200);
