@@ -48,7 +48,7 @@ export const parseQueryEvent = (event: unknown): Query => {
   if (correlationId !== undefined && !isCorrelationId(correlationId)) {
     throw new InvalidRequestError(`correlationId must be a string of 1 to ${REQUEST_LIMITS.maxIdLength} characters`);
   }
-  return parseQueryBody(body);
+  return parseQueryBody(body, 'detail');
 };
 
 /** Our own result events, should a rule ever route them back here: answering them would loop. */

@@ -100,33 +100,34 @@ const distinctTokens = (tokens: readonly string[]): string[] => [...new Set(toke
 
 /**
  * The three accepted request bodies — `{"accounts"}`, `{"tokens"}` and TPNS's own
- * `{"operator_type", "account_list" | "token_list"}` — to one Query.
+ * `{"operator_type", "account_list" | "token_list"}` — to one Query. `subject` names the
+ * input in messages: the HTTP body, or an event's detail.
  */
-export const parseQueryBody = (body: unknown): Query => {
+export const parseQueryBody = (body: unknown, subject = 'the body'): Query => {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new InvalidRequestError('the body must be a JSON object with "accounts", "tokens" or "operator_type"');
+    throw new InvalidRequestError(`${subject} must be a JSON object with "accounts", "tokens" or "operator_type"`);
   }
   const has = (key: string) => Object.hasOwn(body, key);
   const forms = ['accounts', 'tokens', 'operator_type'].filter(has);
   if (forms.length === 0) {
-    throw new InvalidRequestError('the body must have one of "accounts", "tokens" or "operator_type"');
+    throw new InvalidRequestError(`${subject} must have one of "accounts", "tokens" or "operator_type"`);
   }
   if (forms.length > 1) {
-    throw new InvalidRequestError(`the body must have only one of ${forms.map((f) => `"${f}"`).join(' and ')}`);
+    throw new InvalidRequestError(`${subject} must have only one of ${forms.map((f) => `"${f}"`).join(' and ')}`);
   }
   if (has('accounts')) {
-    return { kind: 'accounts', items: distinctAccounts(parseWith(schemas.accounts, body).accounts) };
+    return { kind: 'accounts', items: distinctAccounts(parseWith(schemas.accounts, body, subject).accounts) };
   }
   if (has('tokens')) {
-    return { kind: 'tokens', items: distinctTokens(parseWith(schemas.tokens, body).tokens) };
+    return { kind: 'tokens', items: distinctTokens(parseWith(schemas.tokens, body, subject).tokens) };
   }
   const operatorType = (body as { operator_type: unknown }).operator_type;
   if (operatorType === 1) {
-    const { account_list } = parseWith(schemas.nativeAccounts, body);
+    const { account_list } = parseWith(schemas.nativeAccounts, body, subject);
     return { kind: 'accounts', items: distinctAccounts(account_list.map((a) => ({ account: a.account, accountType: a.account_type }))) };
   }
   if (operatorType === 2) {
-    return { kind: 'tokens', items: distinctTokens(parseWith(schemas.nativeTokens, body).token_list) };
+    return { kind: 'tokens', items: distinctTokens(parseWith(schemas.nativeTokens, body, subject).token_list) };
   }
   throw new InvalidRequestError('operator_type must be 1 (tokens by account) or 2 (accounts by token)');
 };
