@@ -6,7 +6,7 @@
  * Context keys (all optional):
  *   secretName, tpnsEndpoint, maxBatch, concurrency, httpReservedConcurrency,
  *   eventsReservedConcurrency, throttlingRateLimit, throttlingBurstLimit,
- *   logRetentionDays, logLevel, memorySize, eventBusName, alarmTopicArn
+ *   logRetentionDays, logLevel, memorySize, eventBusName, alarmTopicArn, sourceMapStackTraces
  */
 import { CfnOutput, Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
@@ -85,6 +85,10 @@ function propsFromContext(scope: Construct, node: Node): TpnsBindingsProps {
   }
   const eventBusName = str('eventBusName');
   const alarmTopicArn = str('alarmTopicArn');
+  const sourceMaps = str('sourceMapStackTraces');
+  if (sourceMaps !== undefined && sourceMaps !== 'true' && sourceMaps !== 'false') {
+    throw new Error(`context sourceMapStackTraces must be true or false, got "${sourceMaps}"`);
+  }
 
   return {
     secretName: str('secretName'),
@@ -98,6 +102,7 @@ function propsFromContext(scope: Construct, node: Node): TpnsBindingsProps {
     logRetention: logRetentionDays as logs.RetentionDays | undefined,
     logLevel: logLevel as LogLevel | undefined,
     memorySize: int('memorySize'),
+    sourceMapStackTraces: sourceMaps === undefined ? undefined : sourceMaps === 'true',
     eventBus:
       eventBusName === undefined ? undefined : events.EventBus.fromEventBusName(scope, 'ContextEventBus', eventBusName),
     alarmTopic:

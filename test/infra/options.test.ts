@@ -105,6 +105,8 @@ describe('props', () => {
       s.template.toJSON().Resources[s.id(s.stack.bindings.httpFunction)].Properties.Environment.Variables;
     expect(variables(synth({}))).not.toHaveProperty('NODE_OPTIONS');
     expect(variables(synth({}, { sourceMapStackTraces: true })).NODE_OPTIONS).toBe('--enable-source-maps');
+    expect(variables(synth({ sourceMapStackTraces: 'true' })).NODE_OPTIONS).toBe('--enable-source-maps');
+    expect(() => synth({ sourceMapStackTraces: 'yes' })).toThrow(/sourceMapStackTraces must be true or false/);
   });
 
   it('make the construct usable in any stack, with an existing bus and topic', () => {
