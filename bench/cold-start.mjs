@@ -13,11 +13,11 @@ if (!bundle) {
   done({ nodeStartMs: started });
 } else {
   const event = JSON.parse(readFileSync(eventFile, 'utf8'));
-  const { lambdaContext } = await import(pathToFileURL(contextModule).href);
+  const { lambdaContext, FUNCTION_TIMEOUTS_MS } = await import(pathToFileURL(contextModule).href);
   const beforeImport = performance.now();
   const { handler } = await import(pathToFileURL(bundle).href);
   const imported = performance.now();
-  const result = await handler(event, lambdaContext('tpns-bindings-http', 25_000));
+  const result = await handler(event, lambdaContext('tpns-bindings-http', FUNCTION_TIMEOUTS_MS.http));
   const answered = performance.now();
   done({
     nodeStartMs: started,

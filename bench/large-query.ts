@@ -10,8 +10,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { queryAccountBindings, type TpnsQueryRequest } from '../functions/core/tpns/client.ts';
 import { handler } from '../functions/http.ts';
-import { lambdaContext } from '../local/lambda-context.ts';
-import { LOCAL_FUNCTION_TIMEOUT_MS } from '../local/server.ts';
+import { FUNCTION_TIMEOUTS_MS, lambdaContext } from '../local/lambda-context.ts';
 import { SANDBOX_APPS } from '../local/sandbox/seed-data.ts';
 import type { SandboxStats } from '../local/sandbox/tpns.ts';
 import { accountNames, fail, LARGE_QUERY, percentile, queryEvent, report, sandboxControl } from './support.ts';
@@ -25,7 +24,7 @@ const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
 const query = async (list: string[]): Promise<number> => {
   const event = queryEvent({ accounts: list });
   const started = performance.now();
-  const result = (await handler(event, lambdaContext('tpns-bindings-http', LOCAL_FUNCTION_TIMEOUT_MS))) as APIGatewayProxyStructuredResultV2;
+  const result = (await handler(event, lambdaContext('tpns-bindings-http', FUNCTION_TIMEOUTS_MS.http))) as APIGatewayProxyStructuredResultV2;
   const elapsed = performance.now() - started;
   const body = JSON.parse(result.body ?? '{}') as { accounts?: unknown[]; partial?: boolean };
   if (result.statusCode !== 200 || body.accounts?.length !== list.length || body.partial) {

@@ -12,8 +12,7 @@ import { authHeaders } from '../functions/core/tpns/auth.ts';
 import { tpnsAgent } from '../functions/core/tpns/client.ts';
 import { baseUrlFor, QUERY_PATH } from '../functions/core/tpns/regions.ts';
 import { handler } from '../functions/http.ts';
-import { lambdaContext } from '../local/lambda-context.ts';
-import { LOCAL_FUNCTION_TIMEOUT_MS } from '../local/server.ts';
+import { FUNCTION_TIMEOUTS_MS, lambdaContext } from '../local/lambda-context.ts';
 import { SANDBOX_APPS } from '../local/sandbox/seed-data.ts';
 import { fail, percentile, queryEvent, report } from './support.ts';
 
@@ -39,7 +38,7 @@ const direct = async (): Promise<void> => {
 };
 
 const throughHandler = async (): Promise<void> => {
-  const result = (await handler(queryEvent({ accounts: ['account1'] }), lambdaContext('tpns-bindings-http', LOCAL_FUNCTION_TIMEOUT_MS))) as APIGatewayProxyStructuredResultV2;
+  const result = (await handler(queryEvent({ accounts: ['account1'] }), lambdaContext('tpns-bindings-http', FUNCTION_TIMEOUTS_MS.http))) as APIGatewayProxyStructuredResultV2;
   if (result.statusCode !== 200) throw new Error(`handler answered ${result.statusCode}: ${result.body}`);
 };
 

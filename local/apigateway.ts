@@ -32,9 +32,11 @@ export const toHttpApiEvent = (req: IncomingMessage, body: Buffer): APIGatewayPr
     if (value === undefined || name === 'cookie') continue;
     headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
-  const queryStringParameters: Record<string, string> = {};
+  // A Map, then own properties: a parameter named "constructor" or "__proto__" is a parameter like any other.
+  const queryParameters = new Map<string, string>();
   for (const [key, value] of url.searchParams) {
-    queryStringParameters[key] = key in queryStringParameters ? `${queryStringParameters[key]},${value}` : value;
+    const earlier = queryParameters.get(key);
+    queryParameters.set(key, earlier === undefined ? value : `${earlier},${value}`);
   }
   const contentType = headers['content-type'] ?? '';
   const isText = body.length === 0 || TEXT_TYPES.test(contentType);
@@ -47,7 +49,7 @@ export const toHttpApiEvent = (req: IncomingMessage, body: Buffer): APIGatewayPr
     rawQueryString: url.search.slice(1),
     ...(req.headers.cookie ? { cookies: req.headers.cookie.split('; ') } : {}),
     headers,
-    ...(url.search ? { queryStringParameters } : {}),
+    ...(url.search ? { queryStringParameters: Object.fromEntries(queryParameters) } : {}),
     requestContext: {
       accountId: '000000000000',
       apiId: 'local',

@@ -19,6 +19,8 @@ export const startLocalEnvironment = async (
   env: NodeJS.ProcessEnv = process.env,
   sandbox: { bindings?: Binding[] } = {},
 ): Promise<LocalEnvironment> => {
+  // As Lambda sets it: without it Powertools never reports a cold start (cold_start, the ColdStart metric).
+  env.AWS_LAMBDA_INITIALIZATION_TYPE ??= 'on-demand';
   if (env.TPNS_SECRET_ID) return { mode: 'real', close: async () => {} };
   const app = SANDBOX_APPS[0]!;
   const [tpns, aws] = await Promise.all([
@@ -30,7 +32,8 @@ export const startLocalEnvironment = async (
     }),
   ]);
   env.TPNS_SECRET_ID = SANDBOX_SECRET_ID;
-  env.TPNS_ENDPOINT ??= tpns.endpoint;
+  // Always the sandbox: a TPNS_ENDPOINT left in the shell would get the sandbox's key.
+  env.TPNS_ENDPOINT = tpns.endpoint;
   env.AWS_ENDPOINT_URL_SECRETS_MANAGER = aws.url;
   env.AWS_ENDPOINT_URL_EVENTBRIDGE ??= aws.url;
   env.AWS_REGION ??= 'us-east-1';

@@ -3,11 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { gatewayError, HTTP_API_LIMITS, toHttpApiEvent, writeHttpApiResult } from './apigateway.ts';
 import { type LocalEnvironment, startLocalEnvironment } from './environment.ts';
-import { lambdaContext } from './lambda-context.ts';
+import { FUNCTION_TIMEOUTS_MS, lambdaContext } from './lambda-context.ts';
 import type { Binding } from './sandbox/seed-data.ts';
-
-/** The deployed HTTP function's timeout (infra sets the same): the handler's deadline derives from it. */
-export const LOCAL_FUNCTION_TIMEOUT_MS = 25_000;
 
 export interface LocalApi {
   url: string;
@@ -24,7 +21,13 @@ export const startLocalApi = async (
 ): Promise<LocalApi> => {
   const environment = await startLocalEnvironment(process.env, options.sandbox);
   const { handler } = await import('../functions/http.ts');
-  const timeoutMs = options.functionTimeoutMs ?? LOCAL_FUNCTION_TIMEOUT_MS;
+  const timeoutMs = options.functionTimeoutMs ?? FUNCTION_TIMEOUTS_MS.http;
+  // Whichever gives up first: Lambda at the function timeout (a function error: API Gateway answers 500),
+  // or API Gateway at its integration timeout (503).
+  const cutOff =
+    timeoutMs < HTTP_API_LIMITS.integrationTimeoutMs
+      ? { afterMs: timeoutMs, status: 500, message: 'Internal Server Error' }
+      : { afterMs: HTTP_API_LIMITS.integrationTimeoutMs, status: 503, message: 'Service Unavailable' };
 
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -42,12 +45,12 @@ export const startLocalApi = async (
         return gatewayError(res, 400, 'Bad Request'); // a request target no URL parser accepts
       }
       let timer: NodeJS.Timeout | undefined;
-      const cutOff = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), Math.min(timeoutMs, HTTP_API_LIMITS.integrationTimeoutMs));
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), cutOff.afterMs);
       });
       try {
-        const result = await Promise.race([handler(event, lambdaContext('tpns-bindings-http', timeoutMs)), cutOff]);
-        if (result === 'timeout') gatewayError(res, 503, 'Service Unavailable');
+        const result = await Promise.race([handler(event, lambdaContext('tpns-bindings-http', timeoutMs)), timedOut]);
+        if (result === 'timeout') gatewayError(res, cutOff.status, cutOff.message);
         else writeHttpApiResult(res, result);
       } catch {
         // What API Gateway answers when the function itself fails.

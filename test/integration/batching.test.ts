@@ -5,10 +5,9 @@ import type { Query } from '../../functions/core/request.ts';
 import { TPNS_CODE } from '../../functions/core/tpns/codes.ts';
 import { SANDBOX_SECRET_ID } from '../../local/environment.ts';
 import type { AwsStandIn } from '../../local/sandbox/aws.ts';
-import { SANDBOX_BINDINGS } from '../../local/sandbox/seed-data.ts';
 import { CONTROL_PATH, SANDBOX_DEFAULTS, type TpnsSandbox } from '../../local/sandbox/tpns.ts';
 import { type LocalApi, startLocalApi } from '../../local/server.ts';
-import { postQuery, send } from './support.ts';
+import { expectedAccount, postQuery, send } from './support.ts';
 
 // The handler runs with the defaults: TPNS_MAX_BATCH 100, TPNS_CONCURRENCY 8.
 const MAX_BATCH = 100;
@@ -32,14 +31,6 @@ beforeEach(() => {
 });
 
 const accounts = (count: number, prefix = 'user') => Array.from({ length: count }, (_, i) => `${prefix}-${i}@example.com`);
-
-/** What the seeded sandbox knows about an account, as the API answers it. */
-const expectedAccount = (account: string, accountType = 0) => {
-  const tokens = SANDBOX_BINDINGS.filter((b) => b.account === account && b.accountType === accountType).map((b) => b.token);
-  return tokens.length
-    ? { account, accountType, status: 'ok', tokens }
-    : { account, accountType, status: 'not_found', code: TPNS_CODE.NOT_FOUND, tokens: [] };
-};
 
 const sorted = (sizes: number[]) => [...sizes].sort((a, b) => b - a);
 

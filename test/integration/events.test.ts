@@ -7,12 +7,11 @@ import { EVENTBRIDGE_LIMITS, entrySize, PublishError } from '../../functions/cor
 import { MAX_FAILURE_DETAIL_CHARS } from '../../functions/core/query-events.ts';
 import type { EventsOutcome } from '../../functions/events.ts';
 import { type LocalEnvironment, startLocalEnvironment } from '../../local/environment.ts';
-import { lambdaContext } from '../../local/lambda-context.ts';
+import { FUNCTION_TIMEOUTS_MS, lambdaContext } from '../../local/lambda-context.ts';
 import { type Binding, SANDBOX_APPS, SANDBOX_BINDINGS } from '../../local/sandbox/seed-data.ts';
 import { fixture } from '../unit/_fixtures.ts';
 
 const BUS = 'tpns-results';
-const FUNCTION_TIMEOUT_MS = 60_000;
 const APP = SANDBOX_APPS[0]!;
 
 /** 10,000 accounts with four 36-character tokens each: the answer is several times 256 KB. */
@@ -44,7 +43,7 @@ const envelope = (detail: unknown, overrides: Record<string, unknown> = {}) => (
   ...overrides,
 });
 
-const context = (timeoutMs = FUNCTION_TIMEOUT_MS) => lambdaContext('tpns-bindings-events', timeoutMs);
+const context = (timeoutMs: number = FUNCTION_TIMEOUTS_MS.events) => lambdaContext('tpns-bindings-events', timeoutMs);
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON
 type Published = { Source?: string; DetailType?: string; EventBusName?: string; detail: any };

@@ -229,11 +229,14 @@ describe('errors from a misconfigured secret', () => {
     expectNoSecretValues(answer);
   });
 
-  it('502 when the AccessId is not in the secret\'s access point: code 1008035 and the region named', async () => {
+  it('502 when the AccessId is not in the secret\'s access point: code 1008035 and the region named, no probing', async () => {
+    const before = tpns.stats.outcomes.length;
     const answer = await queryWithSecret('tpns/wrong-region');
     const problem = expectProblem(answer, 502);
-    expect(problem).toMatchObject({ tpnsCode: TPNS_CODE.WRONG_ACCESS_POINT, region: 'shanghai' });
+    expect(problem).toMatchObject({ type: 'urn:tpns-bindings:problem:tpns-wrong-access-point', tpnsCode: TPNS_CODE.WRONG_ACCESS_POINT, region: 'shanghai' });
     expect(problem.detail).toMatch(/does not belong to the shanghai access point/);
+    // A region named in the secret is not second-guessed: no other access point is tried.
+    expect(tpns.stats.outcomes.slice(before)).toEqual(['1008035']);
     expectNoSecretValues(answer);
   });
 

@@ -3,9 +3,9 @@ import fc from 'fast-check';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHttpApiEvent } from '../../local/apigateway.ts';
-import { lambdaContext } from '../../local/lambda-context.ts';
+import { FUNCTION_TIMEOUTS_MS, lambdaContext } from '../../local/lambda-context.ts';
 import { SANDBOX_BINDINGS } from '../../local/sandbox/seed-data.ts';
-import { LOCAL_FUNCTION_TIMEOUT_MS, type LocalApi, startLocalApi } from '../../local/server.ts';
+import { type LocalApi, startLocalApi } from '../../local/server.ts';
 
 /**
  * Throws random and mutated requests at the deployed handler and asserts it never answers 5xx,
@@ -230,7 +230,7 @@ describe('fuzzing the HTTP handler: no 5xx, no crash', () => {
     const callsBefore = tpns.stats.calls;
     await fc.assert(
       fc.asyncProperty(directRequest, async (fuzz) => {
-        const result = await handler(eventFor(fuzz), lambdaContext('tpns-bindings-http', LOCAL_FUNCTION_TIMEOUT_MS));
+        const result = await handler(eventFor(fuzz), lambdaContext('tpns-bindings-http', FUNCTION_TIMEOUTS_MS.http));
         expectWellFormed(result.statusCode ?? 200, result.headers?.['content-type'], result.body ?? '');
       }),
       { numRuns: RUNS.direct },
@@ -252,5 +252,4 @@ describe('fuzzing the HTTP handler: no 5xx, no crash', () => {
       { numRuns: RUNS.http },
     );
   });
-
 });

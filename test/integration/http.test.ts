@@ -9,6 +9,7 @@ import { fixture, fixtureText } from '../unit/_fixtures.ts';
 import {
   type ApiProcess,
   closeAll,
+  expectedAccount,
   expectProblem,
   postQuery,
   realPathEnv,
@@ -21,13 +22,6 @@ import {
 
 // Every expectation below is derived from the sandbox's seeded bindings, in their order.
 type Shape = 'new' | 'old';
-
-const expectedAccount = (account: string, accountType = 0) => {
-  const tokens = SANDBOX_BINDINGS.filter((b) => b.account === account && b.accountType === accountType).map((b) => b.token);
-  return tokens.length
-    ? { account, accountType, status: 'ok', tokens }
-    : { account, accountType, status: 'not_found', code: TPNS_CODE.NOT_FOUND, tokens: [] };
-};
 
 /** The old response shape carries neither account_type nor timestamp, so neither can come back. */
 const expectedToken = (token: string, shape: Shape = 'new') => {

@@ -12,8 +12,12 @@ vi.hoisted(() => {
   process.env.POWERTOOLS_METRICS_DISABLED = 'false';
 });
 
-/** A function timeout short enough to see the deadline at work; the handler keeps 1 s back from it. */
-const SHORT_FUNCTION_TIMEOUT_MS = 4_000;
+/**
+ * A function timeout short enough to see the deadline at work: the handler keeps 1 s back from it,
+ * and the adapter answers a bare 500 at it (Lambda's timeout), so a problem+json answer shows the
+ * handler was on time without a wall-clock assertion.
+ */
+const SHORT_FUNCTION_TIMEOUT_MS = 3_000;
 const PROBLEM = 'urn:tpns-bindings:problem:';
 const APP = SANDBOX_APPS[0]!;
 
@@ -147,9 +151,7 @@ describe('a chunk that fails after its retries', () => {
   it('a chunk that hangs: its items fail with reason "timeout" at the deadline, the rest are answered', async () => {
     const list = accounts(150);
     tpns.configure({ faultsByItem: { [list[120]!]: 'hang' } });
-    const started = Date.now();
     const answer = await postQuery(hurried.url, { accounts: list });
-    expect(Date.now() - started).toBeLessThan(SHORT_FUNCTION_TIMEOUT_MS);
     expect(answer.status, answer.text).toBe(200);
     expect(answer.body.partial).toBe(true);
     expect(answer.body.accounts[0]).toMatchObject({ status: 'ok' });
@@ -167,20 +169,16 @@ describe('a chunk that fails after its retries', () => {
 describe('the deadline from the Lambda context', () => {
   it('a TPNS that never answers → 504 from the handler, before the function times out', async () => {
     tpns.configure({ faultRate: 1, faultKinds: ['hang'] });
-    const started = Date.now();
     const problem = expectProblem(await getAccount1(hurried.url), 504);
-    // Not middy's own timeout ("timeout"), not the adapter's cut-off (a bare 503): the query core's answer.
+    // Not middy's own timeout ("timeout"), not the adapter's cut-off (a bare 500): the query core's answer.
     expect(problem.type).toBe(`${PROBLEM}tpns-timeout`);
-    expect(Date.now() - started).toBeLessThan(SHORT_FUNCTION_TIMEOUT_MS);
   });
 
   it('retries stop at the deadline: a slow, failing TPNS gets fewer than 1 + 3 attempts', async () => {
-    // Each attempt takes >= 1 s, the deadline is 3 s away: a fourth attempt could only start past it.
+    // Each attempt takes >= 1 s, the deadline is 2 s away: a third attempt could only start past it.
     tpns.configure({ latencyMs: 1_000, faultRate: 1, faultKinds: ['internal'] });
-    const started = Date.now();
     const answer = await getAccount1(hurried.url);
-    expect(Date.now() - started).toBeLessThan(SHORT_FUNCTION_TIMEOUT_MS);
-    expect([502, 504]).toContain(answer.status);
+    expect([502, 504], answer.text).toContain(answer.status);
     expect(tpns.stats.calls).toBeLessThan(4);
   });
 
@@ -213,20 +211,6 @@ describe('region discovery', () => {
     const second = await postQuery(container.url, { accounts: ['account2'] });
     expect(second.body).toMatchObject({ region: 'singapore', accounts: [{ account: 'account2', status: 'ok' }] });
     expect(tpns.stats.outcomes).toEqual(['0']);
-  });
-
-  it('a secret naming the wrong region: 502 naming the access point that refused the AccessId, no probing', async () => {
-    const current = JSON.parse(aws.secrets.get(SANDBOX_SECRET_ID)!) as Record<string, unknown>;
-    aws.secrets.set('tpns/wrong-region', JSON.stringify({ ...current, region: 'shanghai' }));
-    const wrong = await spawnLocalApi(realPathEnv(aws, tpns.endpoint, 'tpns/wrong-region'));
-    try {
-      const problem = expectProblem(await getAccount1(wrong.url), 502);
-      expect(problem).toMatchObject({ type: `${PROBLEM}tpns-wrong-access-point`, tpnsCode: 1008035, region: 'shanghai' });
-      expect(problem.detail).toContain('shanghai');
-      expect(tpns.stats.outcomes).toEqual(['1008035']);
-    } finally {
-      await wrong.close();
-    }
   });
 
   it('a wrong region corrected in the secret: a warm container picks it up after one re-read', async () => {
@@ -276,7 +260,7 @@ describe('credential rotation', () => {
 
   // Spread out (jitter), some rejections arrive after the refresh is done: they must take its key, not read again.
   it('concurrent requests share one refresh', async () => {
-    tpns.configure({ latencyMs: 30, latencyJitterMs: 60 });
+    tpns.configure({ latencyMs: 100, latencyJitterMs: 60 });
     rotate('rotated-key-0002');
     const reads = secretReads();
     const answers = await Promise.all(Array.from({ length: 8 }, () => getAccount1()));

@@ -5,8 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { expect } from 'vitest';
 import type { Problem } from '../../functions/core/problems.ts';
+import { TPNS_CODE } from '../../functions/core/tpns/codes.ts';
 import type { AwsStandIn } from '../../local/sandbox/aws.ts';
-import type { SandboxApp } from '../../local/sandbox/seed-data.ts';
+import { SANDBOX_BINDINGS, type SandboxApp } from '../../local/sandbox/seed-data.ts';
 
 /** One HTTP answer, read whole. `body` is the parsed JSON, or undefined when the text is not JSON. */
 export interface Answer {
@@ -62,6 +63,14 @@ export const expectProblem = (answer: Answer, status: number): Problem => {
   return answer.body as Problem;
 };
 
+/** What the seeded sandbox knows about an account, as the API answers it. */
+export const expectedAccount = (account: string, accountType = 0) => {
+  const tokens = SANDBOX_BINDINGS.filter((b) => b.account === account && b.accountType === accountType).map((b) => b.token);
+  return tokens.length
+    ? { account, accountType, status: 'ok', tokens }
+    : { account, accountType, status: 'not_found', code: TPNS_CODE.NOT_FOUND, tokens: [] };
+};
+
 /** The secret's JSON for a sandbox app; `overrides` may break it on purpose. */
 export const secretFor = (app: SandboxApp, overrides: Record<string, unknown> = {}): string =>
   JSON.stringify({ accessId: app.accessId, secretKey: app.secretKey, region: app.region, auth: 'sign', ...overrides });
@@ -101,7 +110,10 @@ export const spawnLocalApi = async (env: Record<string, string>): Promise<ApiPro
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`local API did not start:\n${output}`)), STARTUP_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // nobody gets a handle to close it
+      reject(new Error(`local API did not start:\n${output}`));
+    }, STARTUP_TIMEOUT_MS);
     const collect = (chunk: Buffer) => {
       output += chunk.toString('utf8');
       const match = /listening on (http:\/\/\S+)/.exec(output);
