@@ -114,7 +114,8 @@ const problemDetails = (): MiddlewareObj<Event, Result> => ({
     // One count per problem status class; it also spares a rejected request Powertools' "no metrics" warning.
     metrics.addMetric(problem.status >= 500 ? 'ServerErrors' : 'ClientErrors', MetricUnit.Count, 1);
     if (problem.status >= 500) logger.error('request failed', { status: problem.status, error: request.error ?? undefined });
-    else logger.info('request rejected', { status: problem.status, detail: problem.message });
+    // Type, not detail: a 404's detail names the account or token, which logs should not collect.
+    else logger.info('request rejected', { status: problem.status, type: problem.slug });
     request.response = json(
       problem.status,
       { ...problem.toProblem(), requestId: request.context.awsRequestId },

@@ -6,7 +6,8 @@
  * Context keys (all optional):
  *   secretName, tpnsEndpoint, maxBatch, concurrency, httpReservedConcurrency,
  *   eventsReservedConcurrency, throttlingRateLimit, throttlingBurstLimit,
- *   logRetentionDays, logLevel, memorySize, eventBusName, alarmTopicArn, sourceMapStackTraces
+ *   logRetentionDays, logLevel, memorySize, eventBusName, alarmTopicArn, sourceMapStackTraces,
+ *   allowedSources (comma-separated)
  */
 import { CfnOutput, Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
@@ -103,6 +104,7 @@ function propsFromContext(scope: Construct, node: Node): TpnsBindingsProps {
     logLevel: logLevel as LogLevel | undefined,
     memorySize: int('memorySize'),
     sourceMapStackTraces: sourceMaps === undefined ? undefined : sourceMaps === 'true',
+    allowedSources: str('allowedSources')?.split(',').map((source) => source.trim()),
     eventBus:
       eventBusName === undefined ? undefined : events.EventBus.fromEventBusName(scope, 'ContextEventBus', eventBusName),
     alarmTopic:

@@ -30,7 +30,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { QUERY_DETAIL_TYPE } from '../functions/core/query-events.ts';
+import { CONFIG_DEFAULTS, CONFIG_LIMITS } from '../functions/core/config.ts';
+import { QUERY_DETAIL_TYPE, RESULT_SOURCE } from '../functions/core/query-events.ts';
 import { nodejsFunctionBundling } from './bundling.ts';
 
 // The event contract lives with the handlers (a side-effect-free module); re-exported for consumers' rules.
@@ -49,10 +50,9 @@ export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 export const TPNS_BINDINGS_DEFAULTS = {
   /** Secrets Manager secret (name) holding `{"accessId","secretKey","region"?,"auth"?}`. */
   secretName: 'tpns/credentials',
-  /** Account ids per TPNS call (TPNS_MAX_BATCH); the handlers' own default is also 100. */
-  maxBatch: 100,
-  /** Parallel TPNS calls per invocation (TPNS_CONCURRENCY). */
-  concurrency: 8,
+  /** Items per TPNS call (TPNS_MAX_BATCH) and parallel TPNS calls per invocation (TPNS_CONCURRENCY): the handlers' defaults. */
+  maxBatch: CONFIG_DEFAULTS.maxBatch,
+  concurrency: CONFIG_DEFAULTS.concurrency,
   /** Stage throttling: steady-state requests per second and burst, for the whole API. */
   throttlingRateLimit: 50,
   throttlingBurstLimit: 100,
@@ -151,6 +151,14 @@ export interface TpnsBindingsProps {
    */
   readonly eventBus?: events.IEventBus;
   /**
+   * Event sources allowed to send queries. Unset, the rule takes the query detail-type from any
+   * source on the bus: whoever may put events on it can run lookups, and the results (account↔token
+   * bindings) go back to the same bus. Set it — and prefer a dedicated bus with a restrictive
+   * resource policy — when the bus is shared.
+   * @default - any source
+   */
+  readonly allowedSources?: string[];
+  /**
    * Topic that receives alarm and OK notifications.
    * @default - alarms are created without actions
    */
@@ -201,10 +209,27 @@ export class TpnsBindings extends Construct {
 
     this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
 
-    // Same bounds as functions/core/config.ts: an out-of-range value fails here, at synth,
-    // instead of failing every function init after the deploy.
-    const maxBatch = intInRange('maxBatch', props.maxBatch ?? d.maxBatch, 1, 10_000);
-    const concurrency = intInRange('concurrency', props.concurrency ?? d.concurrency, 1, 64);
+    // The handlers' bounds (functions/core/config.ts) and Lambda's / API Gateway's: an out-of-range
+    // value fails here, at synth, instead of at deploy or at every function init after it.
+    const { maxBatch: batchLimits, concurrency: concurrencyLimits } = CONFIG_LIMITS;
+    const maxBatch = intInRange('maxBatch', props.maxBatch ?? d.maxBatch, batchLimits.min, batchLimits.max);
+    const concurrency = intInRange('concurrency', props.concurrency ?? d.concurrency, concurrencyLimits.min, concurrencyLimits.max);
+    const memorySize = intInRange('memorySize', props.memorySize ?? d.memorySize, 128, 10_240);
+    const rateLimit = intInRange('throttlingRateLimit', props.throttlingRateLimit ?? d.throttlingRateLimit, 1, 1_000_000);
+    const burstLimit = intInRange('throttlingBurstLimit', props.throttlingBurstLimit ?? d.throttlingBurstLimit, 1, 1_000_000);
+    const reserved = (name: string, value: number | undefined) =>
+      value === undefined ? undefined : intInRange(name, value, 0, 1_000_000);
+    const allowedSources = props.allowedSources;
+    if (allowedSources !== undefined) {
+      if (allowedSources.length === 0 || allowedSources.some((source) => typeof source !== 'string' || source.trim() === '')) {
+        throw new Error('TpnsBindings: allowedSources must list at least one non-empty source');
+      }
+      if (allowedSources.includes(RESULT_SOURCE)) {
+        throw new Error(`TpnsBindings: allowedSources must not include "${RESULT_SOURCE}", the source of the results (a loop)`);
+      }
+    }
+    const httpReservedConcurrency = reserved('httpReservedConcurrency', props.httpReservedConcurrency);
+    const eventsReservedConcurrency = reserved('eventsReservedConcurrency', props.eventsReservedConcurrency);
 
     const commonEnv: Record<string, string> = {
       TPNS_SECRET_ID: secretId,
@@ -261,7 +286,7 @@ export class TpnsBindings extends Construct {
         description,
         runtime: lambda.Runtime.NODEJS_24_X,
         architecture: lambda.Architecture.ARM_64,
-        memorySize: props.memorySize ?? d.memorySize,
+        memorySize,
         timeout,
         reservedConcurrentExecutions,
         tracing: lambda.Tracing.ACTIVE,
@@ -287,7 +312,7 @@ export class TpnsBindings extends Construct {
       'http.ts',
       'TPNS account/token binding lookups behind the HTTP API',
       d.httpTimeout,
-      props.httpReservedConcurrency,
+      httpReservedConcurrency,
       commonEnv,
     );
     this.eventsFunction = makeFunction(
@@ -295,7 +320,7 @@ export class TpnsBindings extends Construct {
       'events.ts',
       `TPNS binding lookups for "${QUERY_DETAIL_TYPE}" events; publishes the results`,
       d.eventsTimeout,
-      props.eventsReservedConcurrency,
+      eventsReservedConcurrency,
       { ...commonEnv, EVENT_BUS_NAME: this.eventBus.eventBusName },
     );
 
@@ -340,8 +365,8 @@ export class TpnsBindings extends Construct {
       stageName: '$default', // URL without a stage path segment
       autoDeploy: true,
       throttle: {
-        rateLimit: props.throttlingRateLimit ?? d.throttlingRateLimit,
-        burstLimit: props.throttlingBurstLimit ?? d.throttlingBurstLimit,
+        rateLimit,
+        burstLimit,
       },
       accessLogSettings: {
         destination: new apigwv2.LogGroupLogDestination(accessLogs),
@@ -353,9 +378,9 @@ export class TpnsBindings extends Construct {
             caller: '$context.identity.caller',
             userArn: '$context.identity.userArn',
             accountId: '$context.identity.accountId',
+            // No $context.path: GET paths carry account ids (emails, phone numbers); the route key names the route.
             routeKey: '$context.routeKey',
             httpMethod: '$context.httpMethod',
-            path: '$context.path',
             protocol: '$context.protocol',
             status: '$context.status',
             responseLength: '$context.responseLength',
@@ -377,7 +402,7 @@ export class TpnsBindings extends Construct {
       // Matches on detail-type only. The function's own result events ("TPNS Bindings
       // Resolved" / "TPNS Bindings Query Failed", source tpns.bindings) have other
       // detail-types, so publishing them can never re-trigger the rule (no loop).
-      eventPattern: { detailType: [QUERY_DETAIL_TYPE] },
+      eventPattern: { detailType: [QUERY_DETAIL_TYPE], ...(allowedSources ? { source: allowedSources } : {}) },
       targets: [
         new LambdaTarget(this.eventsFunction, {
           // Covers delivery only (EventBridge → Lambda); function errors follow the

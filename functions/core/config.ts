@@ -7,6 +7,12 @@ export const CONFIG_DEFAULTS = {
   concurrency: 8,
 } as const;
 
+/** The accepted ranges; infra checks the same at synth so a bad value never reaches a deploy. */
+export const CONFIG_LIMITS = {
+  maxBatch: { min: 1, max: 10_000 },
+  concurrency: { min: 1, max: 64 },
+} as const;
+
 export interface Config {
   /** Secrets Manager secret (name or ARN) holding {"accessId","secretKey","region"?,"auth"?}. */
   secretId: string;
@@ -47,8 +53,8 @@ const envSchema = z.object({
     ),
     z.transform((value) => value || undefined),
   ),
-  TPNS_MAX_BATCH: intVar('TPNS_MAX_BATCH', 1, 10_000, CONFIG_DEFAULTS.maxBatch),
-  TPNS_CONCURRENCY: intVar('TPNS_CONCURRENCY', 1, 64, CONFIG_DEFAULTS.concurrency),
+  TPNS_MAX_BATCH: intVar('TPNS_MAX_BATCH', CONFIG_LIMITS.maxBatch.min, CONFIG_LIMITS.maxBatch.max, CONFIG_DEFAULTS.maxBatch),
+  TPNS_CONCURRENCY: intVar('TPNS_CONCURRENCY', CONFIG_LIMITS.concurrency.min, CONFIG_LIMITS.concurrency.max, CONFIG_DEFAULTS.concurrency),
 });
 
 /** Read once at init: a misconfigured function fails its init with a message naming the variable. */

@@ -82,6 +82,16 @@ describe('context keys', () => {
     }
   });
 
+  it('restrict the query rule to the allowed sources', () => {
+    const pattern = (s: ReturnType<typeof synth>) => Object.values(s.template.findResources('AWS::Events::Rule'))[0]!.Properties.EventPattern;
+    expect(pattern(synth({ allowedSources: 'com.example.jobs, com.example.crm' }))).toEqual({
+      'detail-type': ['TPNS Bindings Query Requested'],
+      source: ['com.example.jobs', 'com.example.crm'],
+    });
+    expect(() => synth({}, { allowedSources: [] })).toThrow(/at least one/);
+    expect(() => synth({ allowedSources: 'tpns.bindings' })).toThrow(/loop/);
+  });
+
   it('reject invalid values', () => {
     expect(() => synth({ maxBatch: 'lots' })).toThrow(/maxBatch/);
     expect(() => synth({ logRetentionDays: '8' })).toThrow(/logRetentionDays/);
@@ -89,6 +99,9 @@ describe('context keys', () => {
     // Same bounds the handlers enforce at init (functions/core/config.ts).
     expect(() => synth({ concurrency: '65' })).toThrow(/concurrency must be an integer from 1 to 64/);
     expect(() => synth({ maxBatch: '0' })).toThrow(/maxBatch must be an integer from 1 to 10000/);
+    // Lambda's and API Gateway's own bounds, caught at synth rather than at deploy.
+    expect(() => synth({ memorySize: '64' })).toThrow(/memorySize must be an integer from 128 to 10240/);
+    expect(() => synth({ throttlingRateLimit: '0' })).toThrow(/throttlingRateLimit/);
   });
 });
 
