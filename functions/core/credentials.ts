@@ -27,7 +27,6 @@ export type CredentialsContext = Context & { tpnsCredentials: CredentialSource }
 
 const CACHE_KEY = 'tpns-credentials';
 // middy's request types cannot follow an internal key chosen at runtime.
-// biome-ignore lint/suspicious/noExplicitAny: see above
 type AnyRequest = Request<any, any, any, any, any>;
 const INTERNAL_KEY = 'tpnsSecret';
 

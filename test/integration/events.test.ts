@@ -45,7 +45,6 @@ const envelope = (detail: unknown, overrides: Record<string, unknown> = {}) => (
 
 const context = (timeoutMs: number = FUNCTION_TIMEOUTS_MS.events) => lambdaContext('tpns-bindings-events', timeoutMs);
 
-// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON
 type Published = { Source?: string; DetailType?: string; EventBusName?: string; detail: any };
 
 /** What the PutEvents stand-in accepted, details parsed. */

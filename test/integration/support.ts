@@ -14,7 +14,6 @@ export interface Answer {
   status: number;
   headers: IncomingHttpHeaders;
   text: string;
-  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON
   body: any;
 }
 
