@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { Dispatcher } from 'undici';
 import { logger, metrics } from '../observability.ts';
 import { backoffDelayMs } from './backoff.ts';
 import type { Config } from './config.ts';
@@ -14,6 +13,7 @@ import {
 } from './normalize.ts';
 import { TpnsCallError } from './problems.ts';
 import type { Query } from './request.ts';
+import type { Dispatcher } from './tpns/undici.ts';
 import { CLIENT_DEFAULTS, queryAccountBindings, type TpnsQueryRequest, type TpnsQueryResponse } from './tpns/client.ts';
 import { type FailureKind, isTransient, TPNS_CODE } from './tpns/codes.ts';
 import { DEFAULT_REGION, type Region, REGIONS } from './tpns/regions.ts';

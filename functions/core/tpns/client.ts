@@ -1,8 +1,8 @@
-import { Agent, type Dispatcher, request } from 'undici';
 import { TpnsCallError } from '../problems.ts';
 import { authHeaders, type AuthScheme, type TpnsCredentials } from './auth.ts';
 import { describeCode, failureKindOf, TPNS_CODE } from './codes.ts';
 import { baseUrlFor, QUERY_PATH, type Region } from './regions.ts';
+import { Agent, type Dispatcher } from './undici.ts';
 
 /** Seconds, never undici's 300 s defaults: the handler sits in front of callers with deadlines. */
 export const CLIENT_DEFAULTS = {
@@ -69,9 +69,11 @@ export const queryAccountBindings = async (
   let statusCode: number;
   let text: string;
   try {
-    const response = await request(url, {
+    const { origin, pathname } = new URL(url);
+    const response = await dispatcher.request({
+      origin,
+      path: pathname,
       method: 'POST',
-      dispatcher,
       headers: { 'content-type': 'application/json', ...authHeaders(target.credentials, target.auth, payload) },
       body: payload,
       signal: AbortSignal.timeout(timeoutMs),
