@@ -123,6 +123,5 @@ export const handler = middy<Event, EventsOutcome, Error, CredentialsContext>()
     const correlationId = correlationIdOf(event, context.awsRequestId);
     const deadline = Date.now() + context.getRemainingTimeInMillis() - PUBLISH_MARGIN_MS;
     const result = await runQuery(event.query!, { credentials: context.tpnsCredentials, deadline, config });
-    logger.info('query answered', { kind: result.kind, items: event.query!.items.length, partial: result.partial, region: result.region });
     return deliver(correlationId, resolvedEntries(correlationId, result, context.awsRequestId));
   });

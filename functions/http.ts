@@ -8,7 +8,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'a
 import { readConfig } from './core/config.ts';
 import { type CredentialsContext, tpnsCredentials } from './core/credentials.ts';
 import { MethodNotAllowedError, NotFoundError, ProblemError, toProblemError } from './core/problems.ts';
-import { type QueryResult, runQuery } from './core/query.ts';
+import { itemsOf, type QueryResult } from './core/normalize.ts';
+import { runQuery } from './core/query.ts';
 import { parseAccountPath, parseQueryBody, parseTokenPath, type Query } from './core/request.ts';
 import { logger, metrics } from './observability.ts';
 
@@ -43,9 +44,7 @@ const parseQuery = (parse: (event: Event) => Query): MiddlewareObj<Event, Result
 
 const lookup = async (event: Event, context: CredentialsContext): Promise<QueryResult> => {
   const deadline = Date.now() + Math.min(context.getRemainingTimeInMillis(), API_GATEWAY_TIMEOUT_MS) - DEADLINE_MARGIN_MS;
-  const result = await runQuery(event.query!, { credentials: context.tpnsCredentials, deadline, config });
-  logger.info('query answered', { kind: result.kind, items: event.query!.items.length, partial: result.partial, region: result.region });
-  return result;
+  return runQuery(event.query!, { credentials: context.tpnsCredentials, deadline, config });
 };
 
 /** Each route: parse and validate → credentials → query core → answer. */
@@ -59,7 +58,7 @@ const queryRoute = route(
   (event) => parseQueryBody(event.body),
   (result, context) => {
     const { kind, region, partial } = result;
-    const items = result.kind === 'accounts' ? result.accounts : result.tokens;
+    const items = itemsOf(result);
     const answer = json(200, { [kind]: items, partial, region, requestId: context.awsRequestId });
     const size = Buffer.byteLength(answer.body!);
     if (size > MAX_RESPONSE_BODY_BYTES) {
@@ -76,7 +75,7 @@ const queryRoute = route(
 
 /** GET routes answer with the one item; an unknown item is a 404 that still carries TPNS's code. */
 const singleItem = (result: QueryResult): Result => {
-  const item = result.kind === 'accounts' ? result.accounts[0]! : result.tokens[0]!;
+  const item = itemsOf(result)[0]!;
   if (item.status === 'not_found') {
     const what = 'token' in item ? `token "${item.token}"` : `account "${item.account}" (accountType ${item.accountType})`;
     // A problem's `status` is the HTTP status (RFC 9457); the item's own "not_found" must not replace it.

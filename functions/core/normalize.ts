@@ -1,5 +1,6 @@
 import type { TpnsQueryResponse } from './tpns/client.ts';
 import { itemStatus, type ItemStatus } from './tpns/codes.ts';
+import type { Region } from './tpns/regions.ts';
 
 export interface AccountKey {
   account: string;
@@ -116,3 +117,13 @@ export const normalizeTokenAccounts = (tokens: readonly string[], response: Tpns
     };
   });
 };
+
+/** A whole query's answer: every queried item, in order, and whether some chunk failed. */
+export type QueryResult = { region: Region; partial: boolean } & (
+  | { kind: 'accounts'; accounts: AccountTokens[] }
+  | { kind: 'tokens'; tokens: TokenAccounts[] }
+);
+
+/** The answered items, whichever direction the query asked. */
+export const itemsOf = (result: QueryResult): readonly (AccountTokens | TokenAccounts)[] =>
+  result.kind === 'accounts' ? result.accounts : result.tokens;

@@ -1,8 +1,7 @@
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import type { AccountTokens, TokenAccounts } from './normalize.ts';
+import { itemsOf, type QueryResult } from './normalize.ts';
 import { InvalidRequestError, type ProblemError, TpnsCallError } from './problems.ts';
 import { splitIntoEntries } from './publish.ts';
-import type { QueryResult } from './query.ts';
 import { parseQueryBody, type Query, REQUEST_LIMITS } from './request.ts';
 import type { FailureKind } from './tpns/codes.ts';
 
@@ -64,7 +63,7 @@ export const isPermanentFailure = (error: unknown): error is ProblemError =>
  */
 export const resolvedEntries = (correlationId: string, result: QueryResult, requestId: string): PutEventsRequestEntry[] => {
   const { kind, partial, region } = result;
-  const items: readonly (AccountTokens | TokenAccounts)[] = result.kind === 'accounts' ? result.accounts : result.tokens;
+  const items = itemsOf(result);
   return splitIntoEntries({ Source: RESULT_SOURCE, DetailType: RESOLVED_DETAIL_TYPE }, items, (slice, part, parts) => ({
     correlationId,
     part,

@@ -9,6 +9,7 @@ import {
   type FailureReason,
   normalizeAccountTokens,
   normalizeTokenAccounts,
+  type QueryResult,
   type TokenAccounts,
 } from './normalize.ts';
 import { TpnsCallError } from './problems.ts';
@@ -47,11 +48,6 @@ export interface QueryOptions {
   config: Pick<Config, 'endpoint' | 'maxBatch' | 'concurrency'>;
   dispatcher?: Dispatcher;
 }
-
-export type QueryResult = { region: Region; partial: boolean } & (
-  | { kind: 'accounts'; accounts: AccountTokens[] }
-  | { kind: 'tokens'; tokens: TokenAccounts[] }
-);
 
 /** Failures that no other chunk, region or key would fix: the whole request fails with them. */
 const FATAL: ReadonlySet<FailureKind> = new Set([
@@ -297,6 +293,7 @@ export const runQuery = async (query: Query, options: QueryOptions): Promise<Que
 
     const partial = firstFailure !== undefined;
     const region = run.region!;
+    logger.info('query answered', { kind: query.kind, items: total, calls, partial, region });
     return query.kind === 'accounts'
       ? { kind: 'accounts', region, partial, accounts: results as AccountTokens[] }
       : { kind: 'tokens', region, partial, tokens: results as TokenAccounts[] };
