@@ -24,7 +24,10 @@ const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
 const query = async (list: string[]): Promise<number> => {
   const event = queryEvent({ accounts: list });
   const started = performance.now();
-  const result = (await handler(event, lambdaContext('tpns-bindings-http', FUNCTION_TIMEOUTS_MS.http))) as APIGatewayProxyStructuredResultV2;
+  const result = (await handler(
+    event,
+    lambdaContext('tpns-bindings-http', FUNCTION_TIMEOUTS_MS.http),
+  )) as APIGatewayProxyStructuredResultV2;
   const elapsed = performance.now() - started;
   const body = JSON.parse(result.body ?? '{}') as { accounts?: unknown[]; partial?: boolean };
   if (result.statusCode !== 200 || body.accounts?.length !== list.length || body.partial) {
@@ -37,7 +40,10 @@ const target = { region: 'guangzhou' as const, endpoint: process.env.TPNS_ENDPOI
 const chunks = (maxBatch: number): TpnsQueryRequest[] => {
   const bodies: TpnsQueryRequest[] = [];
   for (let start = 0; start < accounts.length; start += maxBatch) {
-    bodies.push({ operator_type: 1, account_list: accounts.slice(start, start + maxBatch).map((account) => ({ account, account_type: 0 })) });
+    bodies.push({
+      operator_type: 1,
+      account_list: accounts.slice(start, start + maxBatch).map((account) => ({ account, account_type: 0 })),
+    });
   }
   return bodies;
 };

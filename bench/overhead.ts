@@ -38,7 +38,10 @@ const direct = async (): Promise<void> => {
 };
 
 const throughHandler = async (): Promise<void> => {
-  const result = (await handler(queryEvent({ accounts: ['account1'] }), lambdaContext('tpns-bindings-http', FUNCTION_TIMEOUTS_MS.http))) as APIGatewayProxyStructuredResultV2;
+  const result = (await handler(
+    queryEvent({ accounts: ['account1'] }),
+    lambdaContext('tpns-bindings-http', FUNCTION_TIMEOUTS_MS.http),
+  )) as APIGatewayProxyStructuredResultV2;
   if (result.statusCode !== 200) throw new Error(`handler answered ${result.statusCode}: ${result.body}`);
 };
 

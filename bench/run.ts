@@ -58,7 +58,9 @@ const runChild = (args: string[], env: NodeJS.ProcessEnv = {}) =>
       result = { figures: figures as ChildReport, reportedAfterMs: performance.now() - spawned };
     });
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 && result ? resolve(result) : reject(new Error(`${args.join(' ')} exited with code ${code}`))));
+    child.once('exit', (code) =>
+      code === 0 && result ? resolve(result) : reject(new Error(`${args.join(' ')} exited with code ${code}`)),
+    );
   });
 
 const n = (value: number | string | undefined, digits = 0) =>
@@ -96,7 +98,12 @@ try {
   for (let i = 0; i < COLD_STARTS; i++) {
     const { figures, reportedAfterMs } = await runChild(coldStartArgs);
     if (figures.status !== 200) throw new Error(`the bundled handler answered ${figures.status}`);
-    cold.push({ total: reportedAfterMs, node: Number(figures.nodeStartMs), importMs: Number(figures.importMs), firstRequest: Number(figures.firstRequestMs) });
+    cold.push({
+      total: reportedAfterMs,
+      node: Number(figures.nodeStartMs),
+      importMs: Number(figures.importMs),
+      firstRequest: Number(figures.firstRequestMs),
+    });
     bareNode.push((await runChild([here('./cold-start.mjs')], { NODE_OPTIONS: '' })).reportedAfterMs);
   }
   const median = (pick: (c: (typeof cold)[number]) => number) => percentile(cold.map(pick), 50);

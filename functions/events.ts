@@ -8,14 +8,7 @@ import { readConfig } from './core/config.ts';
 import { type CredentialsContext, tpnsCredentials } from './core/credentials.ts';
 import { putEntries } from './core/publish.ts';
 import { runQuery } from './core/query.ts';
-import {
-  correlationIdOf,
-  failedEntry,
-  isOwnEvent,
-  isPermanentFailure,
-  parseQueryEvent,
-  resolvedEntries,
-} from './core/query-events.ts';
+import { correlationIdOf, failedEntry, isOwnEvent, isPermanentFailure, parseQueryEvent, resolvedEntries } from './core/query-events.ts';
 import type { Query } from './core/request.ts';
 import { logger, metrics } from './observability.ts';
 

@@ -7,8 +7,8 @@ import httpRouterHandler, { type Route } from '@middy/http-router';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { readConfig } from './core/config.ts';
 import { type CredentialsContext, tpnsCredentials } from './core/credentials.ts';
-import { MethodNotAllowedError, NotFoundError, ProblemError, toProblemError } from './core/problems.ts';
 import { itemsOf, type QueryResult } from './core/normalize.ts';
+import { MethodNotAllowedError, NotFoundError, ProblemError, toProblemError } from './core/problems.ts';
 import { runQuery } from './core/query.ts';
 import { parseAccountPath, parseQueryBody, parseTokenPath, type Query } from './core/request.ts';
 import { logger, metrics } from './observability.ts';
@@ -92,7 +92,11 @@ const ROUTES = [
     path: '/v1/accounts/{account}/tokens',
     handler: route((event) => parseAccountPath(event.pathParameters?.account, event.queryStringParameters?.accountType), singleItem),
   },
-  { method: 'GET', path: '/v1/tokens/{token}/accounts', handler: route((event) => parseTokenPath(event.pathParameters?.token), singleItem) },
+  {
+    method: 'GET',
+    path: '/v1/tokens/{token}/accounts',
+    handler: route((event) => parseTokenPath(event.pathParameters?.token), singleItem),
+  },
 ] as const;
 
 const routePatterns = ROUTES.map(({ method, path }) => ({
@@ -129,4 +133,3 @@ export const handler = middy<Event, Result>()
   .use(logMetrics(metrics, { captureColdStartMetric: true }))
   .use(problemDetails())
   .handler(httpRouterHandler({ routes: ROUTES as unknown as Route<Event, Result>[], notFoundResponse: noRoute }));
-

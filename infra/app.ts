@@ -5,8 +5,9 @@
  *
  * Context: `stackName` (default TpnsBindings) plus the keys listed in infra/stack.ts.
  */
-import { App, Validations } from 'aws-cdk-lib';
+
 import type { AppProps } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { TpnsBindingsStack } from './stack.ts';
 

@@ -10,9 +10,10 @@
  *
  * test/infra/bundling.test.ts checks that both produce identical output.
  */
-import type { BuildOptions } from 'esbuild';
-import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+
 import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { BuildOptions } from 'esbuild';
 
 /** esbuild target; matches the Lambda runtime (nodejs24.x). */
 export const BUNDLE_TARGET = 'node24';
@@ -25,8 +26,7 @@ export const BUNDLE_TARGET = 'node24';
  * bundle. The import is aliased so it cannot collide with bundled code.
  */
 export const ESM_REQUIRE_BANNER =
-  "import { createRequire as __tpnsCreateRequire } from 'node:module';" +
-  ' const require = __tpnsCreateRequire(import.meta.url);';
+  "import { createRequire as __tpnsCreateRequire } from 'node:module';" + ' const require = __tpnsCreateRequire(import.meta.url);';
 
 /**
  * Prefer the ESM build of packages that ship both (`module` before `main`):

@@ -9,14 +9,15 @@
  *   logRetentionDays, logLevel, memorySize, eventBusName, alarmTopicArn, sourceMapStackTraces,
  *   allowedSources (comma-separated)
  */
-import { CfnOutput, Stack } from 'aws-cdk-lib';
+
 import type { StackProps } from 'aws-cdk-lib';
-import type { Construct, Node } from 'constructs';
+import { CfnOutput, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { TpnsBindings } from './tpns-bindings.ts';
+import type { Construct, Node } from 'constructs';
 import type { LogLevel, TpnsBindingsProps } from './tpns-bindings.ts';
+import { TpnsBindings } from './tpns-bindings.ts';
 
 export interface TpnsBindingsStackProps extends StackProps {
   /** Construct props; override the context keys. */
@@ -104,10 +105,10 @@ function propsFromContext(scope: Construct, node: Node): TpnsBindingsProps {
     logLevel: logLevel as LogLevel | undefined,
     memorySize: int('memorySize'),
     sourceMapStackTraces: sourceMaps === undefined ? undefined : sourceMaps === 'true',
-    allowedSources: str('allowedSources')?.split(',').map((source) => source.trim()),
-    eventBus:
-      eventBusName === undefined ? undefined : events.EventBus.fromEventBusName(scope, 'ContextEventBus', eventBusName),
-    alarmTopic:
-      alarmTopicArn === undefined ? undefined : sns.Topic.fromTopicArn(scope, 'ContextAlarmTopic', alarmTopicArn),
+    allowedSources: str('allowedSources')
+      ?.split(',')
+      .map((source) => source.trim()),
+    eventBus: eventBusName === undefined ? undefined : events.EventBus.fromEventBusName(scope, 'ContextEventBus', eventBusName),
+    alarmTopic: alarmTopicArn === undefined ? undefined : sns.Topic.fromTopicArn(scope, 'ContextAlarmTopic', alarmTopicArn),
   };
 }

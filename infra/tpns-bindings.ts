@@ -13,9 +13,8 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, Validations } from 'aws-cdk-lib';
-import { Construct } from 'constructs';
-import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -30,6 +29,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
 import { CONFIG_DEFAULTS, CONFIG_LIMITS } from '../functions/core/config.ts';
 import { QUERY_DETAIL_TYPE, RESULT_SOURCE } from '../functions/core/query-events.ts';
 import { nodejsFunctionBundling } from './bundling.ts';
@@ -217,8 +217,7 @@ export class TpnsBindings extends Construct {
     const memorySize = intInRange('memorySize', props.memorySize ?? d.memorySize, 128, 10_240);
     const rateLimit = intInRange('throttlingRateLimit', props.throttlingRateLimit ?? d.throttlingRateLimit, 1, 1_000_000);
     const burstLimit = intInRange('throttlingBurstLimit', props.throttlingBurstLimit ?? d.throttlingBurstLimit, 1, 1_000_000);
-    const reserved = (name: string, value: number | undefined) =>
-      value === undefined ? undefined : intInRange(name, value, 0, 1_000_000);
+    const reserved = (name: string, value: number | undefined) => (value === undefined ? undefined : intInRange(name, value, 0, 1_000_000));
     const allowedSources = props.allowedSources;
     if (allowedSources !== undefined) {
       if (allowedSources.length === 0 || allowedSources.some((source) => typeof source !== 'string' || source.trim() === '')) {

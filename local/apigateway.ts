@@ -54,7 +54,7 @@ export const toHttpApiEvent = (req: IncomingMessage, body: Buffer): APIGatewayPr
       accountId: '000000000000',
       apiId: 'local',
       domainName: headers.host ?? 'localhost',
-      domainPrefix: (headers.host ?? 'localhost').split('.')[0]!,
+      domainPrefix: (headers.host ?? 'localhost').split('.', 1)[0] ?? '',
       http: {
         method: req.method ?? 'GET',
         path,

@@ -22,7 +22,7 @@ export const startLocalEnvironment = async (
   // As Lambda sets it: without it Powertools never reports a cold start (cold_start, the ColdStart metric).
   env.AWS_LAMBDA_INITIALIZATION_TYPE ??= 'on-demand';
   if (env.TPNS_SECRET_ID) return { mode: 'real', close: async () => {} };
-  const app = SANDBOX_APPS[0]!;
+  const app = SANDBOX_APPS[0];
   const [tpns, aws] = await Promise.all([
     startTpnsSandbox({ bindings: sandbox.bindings }),
     startAwsStandIn({

@@ -111,7 +111,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     api = await startLocalApi({ port });
   } catch (error) {
     const { code, message } = error as { code?: string; message?: string };
-    console.error(code === 'EADDRINUSE' ? `port ${port} is in use: stop what holds it, or set PORT (PORT=3001 npm start)` : `cannot start: ${message}`);
+    console.error(
+      code === 'EADDRINUSE' ? `port ${port} is in use: stop what holds it, or set PORT (PORT=3001 npm start)` : `cannot start: ${message}`,
+    );
     process.exit(1);
   }
   console.log(banner(api));

@@ -1,8 +1,8 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { MiddlewareObj, Request } from '@middy/core';
 import secretsManager from '@middy/secrets-manager';
 import { clearCache, getInternal } from '@middy/util';
-import type { MiddlewareObj, Request } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { metrics } from '../observability.ts';
 import { CredentialsError } from './problems.ts';
 import type { AuthScheme, TpnsCredentials } from './tpns/auth.ts';
@@ -90,19 +90,21 @@ export const tpnsCredentials = (secretId: string): MiddlewareObj<unknown, unknow
   let latest: TpnsSecret | undefined;
   let refreshing: Promise<TpnsSecret> | undefined;
 
-  const refresher = (request: AnyRequest) => async (rejected: TpnsSecret): Promise<TpnsSecret> => {
-    if (latest !== undefined && latest !== rejected) return latest; // another caller already refreshed
-    refreshing ??= (async () => {
-      clearCache([CACHE_KEY]);
-      await fetchSecret.before!(request as Parameters<NonNullable<typeof fetchSecret.before>>[0]);
-      metrics.addMetric('SecretRefreshes', MetricUnit.Count, 1);
-      latest = await resolve(request);
-      return latest;
-    })().finally(() => {
-      refreshing = undefined;
-    });
-    return refreshing;
-  };
+  const refresher =
+    (request: AnyRequest) =>
+    async (rejected: TpnsSecret): Promise<TpnsSecret> => {
+      if (latest !== undefined && latest !== rejected) return latest; // another caller already refreshed
+      refreshing ??= (async () => {
+        clearCache([CACHE_KEY]);
+        await fetchSecret.before!(request as Parameters<NonNullable<typeof fetchSecret.before>>[0]);
+        metrics.addMetric('SecretRefreshes', MetricUnit.Count, 1);
+        latest = await resolve(request);
+        return latest;
+      })().finally(() => {
+        refreshing = undefined;
+      });
+      return refreshing;
+    };
 
   const attach: MiddlewareObj<unknown, unknown, Error, CredentialsContext> = {
     before: async (request) => {

@@ -1,5 +1,5 @@
 import type { TpnsQueryResponse } from './tpns/client.ts';
-import { itemStatus, type ItemStatus } from './tpns/codes.ts';
+import { type ItemStatus, itemStatus } from './tpns/codes.ts';
 import type { Region } from './tpns/regions.ts';
 
 export interface AccountKey {

@@ -123,7 +123,12 @@ export const toProblemError = (error: unknown): ProblemError => {
   };
   if (cause?.package === '@middy/http-json-body-parser') {
     if (message === 'Unsupported Media Type') {
-      return new ProblemError(415, 'unsupported-media-type', 'Unsupported media type', 'send the body as JSON with "Content-Type: application/json"');
+      return new ProblemError(
+        415,
+        'unsupported-media-type',
+        'Unsupported media type',
+        'send the body as JSON with "Content-Type: application/json"',
+      );
     }
     const reason = cause.message ? ` (${cause.message})` : '';
     return new InvalidRequestError(`the body is not valid JSON${reason}`);

@@ -115,7 +115,9 @@ export const putEntries = async (
       if (failed.length === 0) break;
       if (attempt >= PUBLISH_RETRY.maxRetries) {
         const reasons = [...new Set(failed.map(({ result }) => `${result?.ErrorCode ?? 'no result'}: ${result?.ErrorMessage ?? ''}`))];
-        throw new PublishError(`PutEvents refused ${failed.length} of ${batch.length} entries after ${attempt + 1} attempts (${reasons.join('; ')})`);
+        throw new PublishError(
+          `PutEvents refused ${failed.length} of ${batch.length} entries after ${attempt + 1} attempts (${reasons.join('; ')})`,
+        );
       }
       await sleep(backoffDelayMs(attempt, PUBLISH_RETRY));
       retries++;

@@ -14,10 +14,10 @@ import {
 } from './normalize.ts';
 import { TpnsCallError } from './problems.ts';
 import type { Query } from './request.ts';
-import type { Dispatcher } from './tpns/undici.ts';
 import { CLIENT_DEFAULTS, queryAccountBindings, type TpnsQueryRequest, type TpnsQueryResponse } from './tpns/client.ts';
 import { type FailureKind, isTransient, TPNS_CODE } from './tpns/codes.ts';
-import { DEFAULT_REGION, type Region, REGIONS } from './tpns/regions.ts';
+import { DEFAULT_REGION, REGIONS, type Region } from './tpns/regions.ts';
+import type { Dispatcher } from './tpns/undici.ts';
 
 export const RETRY_DEFAULTS = {
   /** Retries of one call after its first attempt. */
@@ -50,12 +50,7 @@ export interface QueryOptions {
 }
 
 /** Failures that no other chunk, region or key would fix: the whole request fails with them. */
-const FATAL: ReadonlySet<FailureKind> = new Set([
-  'credentials_rejected',
-  'wrong_access_point',
-  'app_unavailable',
-  'request_rejected',
-]);
+const FATAL: ReadonlySet<FailureKind> = new Set(['credentials_rejected', 'wrong_access_point', 'app_unavailable', 'request_rejected']);
 
 /** What a failed item says about why it has no answer; a refused item (1008007) carries only its code. */
 const FAILURE_REASON: Partial<Record<FailureKind, FailureReason>> = {
@@ -143,14 +138,14 @@ class QueryRun {
         );
       } catch (error) {
         if (!(error instanceof TpnsCallError)) throw error;
-        const secretRefused =
-          error.kind === 'credentials_rejected' || (error.kind === 'wrong_access_point' && probeRegion === undefined);
+        const secretRefused = error.kind === 'credentials_rejected' || (error.kind === 'wrong_access_point' && probeRegion === undefined);
         if (secretRefused && !refreshed) {
           refreshed = true;
           // `secret` is the one this call used: a chunk that another chunk already refreshed for gets its result, not a re-read.
           const fresh = await this.options.credentials.refresh(secret);
           if (!sameSecret(fresh, secret)) {
-            if (this.secret === secret) logger.info('TPNS refused what the secret said; retrying with the re-read secret', { reason: error.kind });
+            if (this.secret === secret)
+              logger.info('TPNS refused what the secret said; retrying with the re-read secret', { reason: error.kind });
             this.secret = fresh;
             this.region = fresh.region ?? this.region;
             continue;

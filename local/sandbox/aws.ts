@@ -83,7 +83,12 @@ export const startAwsStandIn = async (options: { secrets?: Record<string, string
           if (!secrets.has(id)) return error('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
           if (typeof input.SecretString !== 'string') return error('InvalidParameterException', 'SecretString is required');
           secrets.set(id, input.SecretString);
-          return reply(200, { ARN: `arn:aws:secretsmanager:us-east-1:000000000000:secret:${id}-AbCdEf`, Name: id, VersionId: randomUUID(), VersionStages: ['AWSCURRENT'] });
+          return reply(200, {
+            ARN: `arn:aws:secretsmanager:us-east-1:000000000000:secret:${id}-AbCdEf`,
+            Name: id,
+            VersionId: randomUUID(),
+            VersionStages: ['AWSCURRENT'],
+          });
         }
         case 'AWSEvents.PutEvents': {
           const entries = (input.Entries ?? []) as PutEventsEntry[];
@@ -91,7 +96,8 @@ export const startAwsStandIn = async (options: { secrets?: Record<string, string
             return error('ValidationException', 'Entries must hold 1 to 10 entries');
           }
           const total = entries.reduce((sum, e) => sum + entrySize(e), 0);
-          if (total > EVENTBRIDGE_LIMITS.maxCallBytes) return error('ValidationException', `Total size of the entries in the request is over the limit (${total} bytes)`);
+          if (total > EVENTBRIDGE_LIMITS.maxCallBytes)
+            return error('ValidationException', `Total size of the entries in the request is over the limit (${total} bytes)`);
           putEventsCalls.push(entries);
           const failing = new Set(putEventsFailures.shift() ?? []);
           const results = entries.map((entry, i) => {

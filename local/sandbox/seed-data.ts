@@ -17,7 +17,7 @@ export interface Binding {
 }
 
 /** Tencent's published example credentials: harmless, and they make the signature vector checkable. */
-export const SANDBOX_APPS: SandboxApp[] = [
+export const SANDBOX_APPS: readonly [SandboxApp, ...SandboxApp[]] = [
   { accessId: '1500001048', secretKey: '1452fcebae9f3115ba794fb0fff2fd73', region: 'guangzhou' },
   { accessId: '1600002222', secretKey: 'b7e1c3a9d5f2e8c4a6b0d9f3e7c1a5b2', region: 'singapore' },
 ];

@@ -110,7 +110,7 @@ export const startTpnsSandbox = async (
     return app && signRequest(app.secretKey, timestamp, accessId, body) === sign ? app : undefined;
   };
 
-  const answer = (app: SandboxApp, request: Record<string, unknown>): Record<string, unknown> => {
+  const answer = (request: Record<string, unknown>): Record<string, unknown> => {
     const fail = (retCode: number, errMsg: string) => ({ retCode, errMsg });
     const { operator_type: operatorType } = request;
     if (operatorType === undefined) return fail(TPNS_CODE.PARAMETER_MISSING, 'operator_type is required');
@@ -232,9 +232,10 @@ export const startTpnsSandbox = async (
     if (request === null || typeof request !== 'object') {
       return send(200, { retCode: TPNS_CODE.PARAMETER_PARSE_ERROR, errMsg: 'parse error' }, String(TPNS_CODE.PARAMETER_PARSE_ERROR));
     }
-    const list = (request as { account_list?: unknown; token_list?: unknown }).account_list ?? (request as { token_list?: unknown }).token_list;
+    const list =
+      (request as { account_list?: unknown; token_list?: unknown }).account_list ?? (request as { token_list?: unknown }).token_list;
     counted.batchSizes.push(Array.isArray(list) ? list.length : 0);
-    const payload = answer(app, request as Record<string, unknown>);
+    const payload = answer(request as Record<string, unknown>);
     send(200, payload, String(payload.retCode));
   };
 
@@ -366,7 +367,8 @@ const parseKnobs = (input: unknown): Partial<SandboxKnobs> => {
         knobs.faultKinds = parseFaults(value, name);
         break;
       case 'maxItemsPerCall':
-        if (value !== null && (typeof value !== 'number' || !Number.isInteger(value) || value < 0)) throw fail('an integer >= 0, or null for no limit');
+        if (value !== null && (typeof value !== 'number' || !Number.isInteger(value) || value < 0))
+          throw fail('an integer >= 0, or null for no limit');
         knobs.maxItemsPerCall = value ?? Number.POSITIVE_INFINITY;
         break;
       case 'faultsByItem':

@@ -5,14 +5,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { isBuiltin } from 'node:module';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Template } from 'aws-cdk-lib/assertions';
 import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../infra/app.ts';
 import { ESM_REQUIRE_BANNER, esbuildBuildOptions } from '../../infra/bundling.ts';
 
@@ -63,26 +63,30 @@ describe('handler bundles (local esbuild, no Docker)', () => {
         expect(map.sources.some((src: string) => src.endsWith(ENTRIES[name]))).toBe(true);
       });
 
-      it('is byte-identical to an esbuild-API build with esbuildBuildOptions, and bundles all but node builtins', async () => {
-        const result = await build({
-          ...esbuildBuildOptions,
-          entryPoints: [ENTRIES[name]],
-          absWorkingDir: ROOT,
-          outfile: join(outdir, `api-${name}`, 'index.mjs'),
-          write: false,
-          metafile: true,
-          logLevel: 'silent',
-        });
-        const js = result.outputFiles.find((f) => f.path.endsWith('index.mjs'))!;
-        // Compared by hash: a 1 MB diff helps nobody. (A handler edited while the tests run
-        // also differs; rerun then.)
-        const cdkBundle = readFileSync(join(assetDirs[name], 'index.mjs'));
-        expect(sha256(Buffer.from(js.contents))).toBe(sha256(cdkBundle));
-        // The AWS SDK and every other package are inside the bundle; only builtins stay imports.
-        const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint)!;
-        const external = [...new Set(output.imports.filter((i) => i.external).map((i) => i.path))];
-        expect(external.filter((p) => !isBuiltin(p))).toEqual([]);
-      }, TIMEOUT);
+      it(
+        'is byte-identical to an esbuild-API build with esbuildBuildOptions, and bundles all but node builtins',
+        async () => {
+          const result = await build({
+            ...esbuildBuildOptions,
+            entryPoints: [ENTRIES[name]],
+            absWorkingDir: ROOT,
+            outfile: join(outdir, `api-${name}`, 'index.mjs'),
+            write: false,
+            metafile: true,
+            logLevel: 'silent',
+          });
+          const js = result.outputFiles.find((f) => f.path.endsWith('index.mjs'))!;
+          // Compared by hash: a 1 MB diff helps nobody. (A handler edited while the tests run
+          // also differs; rerun then.)
+          const cdkBundle = readFileSync(join(assetDirs[name], 'index.mjs'));
+          expect(sha256(Buffer.from(js.contents))).toBe(sha256(cdkBundle));
+          // The AWS SDK and every other package are inside the bundle; only builtins stay imports.
+          const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint)!;
+          const external = [...new Set(output.imports.filter((i) => i.external).map((i) => i.path))];
+          expect(external.filter((p) => !isBuiltin(p))).toEqual([]);
+        },
+        TIMEOUT,
+      );
 
       it('loads in Node 24 as an ES module and exports an async-style handler', () => {
         // Importing proves the banner works: bundled CommonJS code can require() builtins.

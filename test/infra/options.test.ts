@@ -2,12 +2,13 @@
  * Operator options: CDK context keys (`cdk deploy -c key=value`, strings) and
  * construct props (which win over context) end up in the template.
  */
-import { describe, expect, it } from 'vitest';
+
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import { describe, expect, it } from 'vitest';
 import { TpnsBindings } from '../../infra/tpns-bindings.ts';
 import { actionsOf, NO_BUNDLING, statementsFor, synth } from './synth.ts';
 
@@ -83,7 +84,8 @@ describe('context keys', () => {
   });
 
   it('restrict the query rule to the allowed sources', () => {
-    const pattern = (s: ReturnType<typeof synth>) => Object.values(s.template.findResources('AWS::Events::Rule'))[0]!.Properties.EventPattern;
+    const pattern = (s: ReturnType<typeof synth>) =>
+      Object.values(s.template.findResources('AWS::Events::Rule'))[0]!.Properties.EventPattern;
     expect(pattern(synth({ allowedSources: 'com.example.jobs, com.example.crm' }))).toEqual({
       'detail-type': ['TPNS Bindings Query Requested'],
       source: ['com.example.jobs', 'com.example.crm'],

@@ -2,19 +2,14 @@
  * The synthesized template with default settings: every property the security
  * review and issue 4 ask for, asserted on the CloudFormation JSON.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import { Match } from 'aws-cdk-lib/assertions';
+
 import type { Template } from 'aws-cdk-lib/assertions';
-import {
-  FAILED_DETAIL_TYPE,
-  QUERY_DETAIL_TYPE,
-  RESOLVED_DETAIL_TYPE,
-  RESULT_SOURCE,
-  TPNS_BINDINGS_DEFAULTS,
-} from '../../infra/tpns-bindings.ts';
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FAILED_DETAIL_TYPE, QUERY_DETAIL_TYPE, RESOLVED_DETAIL_TYPE, TPNS_BINDINGS_DEFAULTS } from '../../infra/tpns-bindings.ts';
 import { FUNCTION_TIMEOUTS_MS } from '../../local/lambda-context.ts';
-import { actionsOf, iamStatements, resourcesOf, statementsFor, synth } from './synth.ts';
 import type { Synthesized } from './synth.ts';
+import { actionsOf, iamStatements, resourcesOf, statementsFor, synth } from './synth.ts';
 
 let s: Synthesized;
 let t: Template;
@@ -122,7 +117,7 @@ describe('secret', () => {
   it('read access is scoped to exactly that secret’s ARN (no `*` resource)', () => {
     const statements = statementsFor(t, 'secretsmanager');
     // One grant per function, on their own roles.
-    expect(statements.map((st) => st.roles).flat().sort()).toEqual([roleOf(httpFn), roleOf(eventsFn)].sort());
+    expect(statements.flatMap((st) => st.roles).sort()).toEqual([roleOf(httpFn), roleOf(eventsFn)].sort());
     for (const st of statements) {
       expect(actionsOf(st).sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
       const resources = resourcesOf(st);
@@ -168,15 +163,7 @@ describe('IAM', () => {
     expect(statements[0]!.Resource).toEqual({
       'Fn::Join': [
         '',
-        [
-          'arn:',
-          { Ref: 'AWS::Partition' },
-          ':events:',
-          { Ref: 'AWS::Region' },
-          ':',
-          { Ref: 'AWS::AccountId' },
-          ':event-bus/default',
-        ],
+        ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':event-bus/default'],
       ],
     });
   });

@@ -2,9 +2,10 @@
  * Shared helpers for the infra tests: synthesize the stack without bundling
  * (fast: no esbuild run), and read the IAM statements of the template.
  */
+
+import type { CfnResource } from 'aws-cdk-lib';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import type { CfnResource } from 'aws-cdk-lib';
 import { TpnsBindingsStack } from '../../infra/stack.ts';
 import type { TpnsBindingsProps } from '../../infra/tpns-bindings.ts';
 
@@ -68,7 +69,5 @@ export function iamStatements(template: Template): PolicyStatement[] {
 
 /** Statements granting at least one action of `service` (e.g. 'secretsmanager'). */
 export function statementsFor(template: Template, service: string): PolicyStatement[] {
-  return iamStatements(template).filter(
-    (s) => s.Effect === 'Allow' && actionsOf(s).some((a) => a === '*' || a.startsWith(`${service}:`)),
-  );
+  return iamStatements(template).filter((s) => s.Effect === 'Allow' && actionsOf(s).some((a) => a === '*' || a.startsWith(`${service}:`)));
 }

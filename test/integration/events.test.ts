@@ -75,7 +75,8 @@ const coldHandler = async (env: Record<string, string | undefined>): Promise<Han
 
 beforeAll(async () => {
   // Never the real path from a developer's shell: this file runs on the sandbox and the stand-in.
-  for (const key of ['TPNS_SECRET_ID', 'TPNS_ENDPOINT', 'AWS_ENDPOINT_URL_EVENTBRIDGE', 'AWS_ENDPOINT_URL_SECRETS_MANAGER']) delete process.env[key];
+  for (const key of ['TPNS_SECRET_ID', 'TPNS_ENDPOINT', 'AWS_ENDPOINT_URL_EVENTBRIDGE', 'AWS_ENDPOINT_URL_SECRETS_MANAGER'])
+    delete process.env[key];
   process.env.EVENT_BUS_NAME = BUS;
   const started = await startLocalEnvironment(process.env, { bindings: [...SANDBOX_BINDINGS, ...BULK_BINDINGS] });
   if (started.mode !== 'sandbox') throw new Error('expected the sandbox environment');
@@ -159,7 +160,14 @@ describe('Resolved events', () => {
   });
 
   it.each([
-    ['seed-zh-request-accounts.json', 'accounts', [['account1', 0], ['account2', 1]]],
+    [
+      'seed-zh-request-accounts.json',
+      'accounts',
+      [
+        ['account1', 0],
+        ['account2', 1],
+      ],
+    ],
     ['seed-en-request-tokens.json', 'tokens', [['token1'], ['token2']]],
   ])('the TPNS-native body of the seed pages (%s), verbatim, plus a correlationId', async (name, kind, keys) => {
     const outcome = await handler(envelope({ ...fixture<object>(name), correlationId: 'native' }), context());
@@ -176,25 +184,28 @@ describe('the 256 KB split', () => {
     tokens: Array.from({ length: BULK_COUNT }, (_, i) => bulkToken(i, i % 4)),
   };
 
-  it.each(['accounts', 'tokens'] as const)('10,000 %s: parts 1..N within every limit, every item exactly once and in order', async (kind) => {
-    const outcome = await handler(envelope({ correlationId: `bulk-${kind}`, [kind]: bulkItems[kind] }), context());
-    const events = published();
-    const parts = events.length;
-    expect(parts).toBeGreaterThan(kind === 'accounts' ? 5 : 3); // several times over the limit
-    expect(outcome).toMatchObject({ published: true, entries: parts, calls: environment.aws.putEventsCalls.length });
-    for (const entry of environment.aws.events) expect(entrySize(entry)).toBeLessThanOrEqual(EVENTBRIDGE_LIMITS.maxEntryBytes);
-    for (const call of environment.aws.putEventsCalls) {
-      expect(call.length).toBeLessThanOrEqual(EVENTBRIDGE_LIMITS.maxEntriesPerCall);
-      expect(call.reduce((sum, entry) => sum + entrySize(entry), 0)).toBeLessThanOrEqual(EVENTBRIDGE_LIMITS.maxCallBytes);
-    }
-    const byPart = [...events].sort((a, b) => a.detail.part - b.detail.part);
-    expect(byPart.map((e) => [e.detail.part, e.detail.parts])).toEqual(byPart.map((_, i) => [i + 1, parts]));
-    for (const { detail } of byPart) expect(detail).toMatchObject({ correlationId: `bulk-${kind}`, partial: false, region: 'guangzhou' });
-    const items = byPart.flatMap((e) => e.detail[kind] as Record<string, unknown>[]);
-    expect(items.map((item) => (kind === 'accounts' ? item.account : item.token))).toEqual(bulkItems[kind]);
-    expect(items.every((item) => item.status === 'ok')).toBe(true);
-    if (kind === 'accounts') expect(items[9_999]).toMatchObject({ tokens: [0, 1, 2, 3].map((j) => bulkToken(9_999, j)) });
-  });
+  it.each(['accounts', 'tokens'] as const)(
+    '10,000 %s: parts 1..N within every limit, every item exactly once and in order',
+    async (kind) => {
+      const outcome = await handler(envelope({ correlationId: `bulk-${kind}`, [kind]: bulkItems[kind] }), context());
+      const events = published();
+      const parts = events.length;
+      expect(parts).toBeGreaterThan(kind === 'accounts' ? 5 : 3); // several times over the limit
+      expect(outcome).toMatchObject({ published: true, entries: parts, calls: environment.aws.putEventsCalls.length });
+      for (const entry of environment.aws.events) expect(entrySize(entry)).toBeLessThanOrEqual(EVENTBRIDGE_LIMITS.maxEntryBytes);
+      for (const call of environment.aws.putEventsCalls) {
+        expect(call.length).toBeLessThanOrEqual(EVENTBRIDGE_LIMITS.maxEntriesPerCall);
+        expect(call.reduce((sum, entry) => sum + entrySize(entry), 0)).toBeLessThanOrEqual(EVENTBRIDGE_LIMITS.maxCallBytes);
+      }
+      const byPart = [...events].sort((a, b) => a.detail.part - b.detail.part);
+      expect(byPart.map((e) => [e.detail.part, e.detail.parts])).toEqual(byPart.map((_, i) => [i + 1, parts]));
+      for (const { detail } of byPart) expect(detail).toMatchObject({ correlationId: `bulk-${kind}`, partial: false, region: 'guangzhou' });
+      const items = byPart.flatMap((e) => e.detail[kind] as Record<string, unknown>[]);
+      expect(items.map((item) => (kind === 'accounts' ? item.account : item.token))).toEqual(bulkItems[kind]);
+      expect(items.every((item) => item.status === 'ok')).toBe(true);
+      if (kind === 'accounts') expect(items[9_999]).toMatchObject({ tokens: [0, 1, 2, 3].map((j) => bulkToken(9_999, j)) });
+    },
+  );
 });
 
 describe('Failed events: failures no retry can fix are published, and the handler returns', () => {
@@ -228,7 +239,11 @@ describe('Failed events: failures no retry can fix are published, and the handle
   it('a correlationId that is no string → 400, reported under the event id', async () => {
     const event = envelope({ correlationId: 42, accounts: ['account1'] });
     await handler(event, context());
-    expect(published()[0]!.detail).toMatchObject({ correlationId: event.id, status: 400, detail: expect.stringMatching(/^correlationId must be a string/) });
+    expect(published()[0]!.detail).toMatchObject({
+      correlationId: event.id,
+      status: 400,
+      detail: expect.stringMatching(/^correlationId must be a string/),
+    });
   });
 
   it('another detail-type → 400 naming the expected one', async () => {
@@ -348,7 +363,10 @@ describe('PutEvents partial failures are retried for the failed entries only', (
 describe('our own result events are ignored (a rule routing them back must not loop)', () => {
   it('a Resolved event in → nothing published, no TPNS call', async () => {
     const outcome = await handler(
-      envelope({ correlationId: 'c', part: 1, parts: 1, accounts: [] }, { source: 'tpns.bindings', 'detail-type': 'TPNS Bindings Resolved' }),
+      envelope(
+        { correlationId: 'c', part: 1, parts: 1, accounts: [] },
+        { source: 'tpns.bindings', 'detail-type': 'TPNS Bindings Resolved' },
+      ),
       context(),
     );
     expect(outcome).toEqual({ published: false, ignored: expect.any(String) });

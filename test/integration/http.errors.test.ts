@@ -109,7 +109,10 @@ describe('errors the handler answers on its own configuration (embedded sandbox)
     });
 
     it.each([-1, 1.5])('account_type %s in the native body', async (accountType) => {
-      await expectRejected(postQuery(api.url, { operator_type: 1, account_list: [{ account: 'account1', account_type: accountType }] }), 400);
+      await expectRejected(
+        postQuery(api.url, { operator_type: 1, account_list: [{ account: 'account1', account_type: accountType }] }),
+        400,
+      );
     });
 
     it.each(['-1', '1.5', 'abc', '', '1e3', '99999999999'])('?accountType=%s', async (accountType) => {
@@ -157,7 +160,10 @@ describe('errors the handler answers on its own configuration (embedded sandbox)
       ['POST', '/v1/accounts/account1/tokens', 'GET'],
     ])('%s %s', async (method, path, allow) => {
       const callsBefore = tpns.stats.calls;
-      const answer = await send(api.url, path, { method, ...(method === 'GET' || method === 'DELETE' ? {} : { json: { tokens: ['token1'] } }) });
+      const answer = await send(api.url, path, {
+        method,
+        ...(method === 'GET' || method === 'DELETE' ? {} : { json: { tokens: ['token1'] } }),
+      });
       expectProblem(answer, 405);
       expect(answer.headers.allow).toBe(allow);
       expect(tpns.stats.calls).toBe(callsBefore);
@@ -165,7 +171,7 @@ describe('errors the handler answers on its own configuration (embedded sandbox)
   });
 
   describe('TPNS failing', () => {
-    it('504 when TPNS does not answer before the deadline (not the gateway\'s own 503)', async () => {
+    it("504 when TPNS does not answer before the deadline (not the gateway's own 503)", async () => {
       tpns.injectFaults('hang');
       const problem = expectProblem(await postQuery(api.url, { tokens: ['token1'] }), 504);
       expect(problem).toMatchObject({ type: 'urn:tpns-bindings:problem:tpns-timeout', region: 'guangzhou' });
@@ -229,11 +235,15 @@ describe('errors from a misconfigured secret', () => {
     expectNoSecretValues(answer);
   });
 
-  it('502 when the AccessId is not in the secret\'s access point: code 1008035 and the region named, no probing', async () => {
+  it("502 when the AccessId is not in the secret's access point: code 1008035 and the region named, no probing", async () => {
     const before = tpns.stats.outcomes.length;
     const answer = await queryWithSecret('tpns/wrong-region');
     const problem = expectProblem(answer, 502);
-    expect(problem).toMatchObject({ type: 'urn:tpns-bindings:problem:tpns-wrong-access-point', tpnsCode: TPNS_CODE.WRONG_ACCESS_POINT, region: 'shanghai' });
+    expect(problem).toMatchObject({
+      type: 'urn:tpns-bindings:problem:tpns-wrong-access-point',
+      tpnsCode: TPNS_CODE.WRONG_ACCESS_POINT,
+      region: 'shanghai',
+    });
     expect(problem.detail).toMatch(/does not belong to the shanghai access point/);
     // A region named in the secret is not second-guessed: no other access point is tried.
     expect(tpns.stats.outcomes.slice(before)).toEqual(['1008035']);

@@ -27,14 +27,21 @@ interface FuzzRequest {
 // ---- bodies -------------------------------------------------------------------------------
 
 const knownIds = [...new Set(SANDBOX_BINDINGS.flatMap((b) => [b.account, b.token]))];
-const id = fc.oneof(fc.constantFrom(...knownIds), fc.string({ minLength: 1, maxLength: 20 }), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 8 }));
+const id = fc.oneof(
+  fc.constantFrom(...knownIds),
+  fc.string({ minLength: 1, maxLength: 20 }),
+  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 8 }),
+);
 const accountType = fc.oneof(fc.constant(0), fc.nat({ max: 2_000 }));
 const items = <T>(item: fc.Arbitrary<T>) => fc.array(item, { minLength: 1, maxLength: 8 });
 
 const validBody = fc.oneof(
   fc.record({ accounts: items(fc.oneof(id, fc.record({ account: id, accountType }, { requiredKeys: ['account'] }))) }),
   fc.record({ tokens: items(id) }),
-  fc.record({ operator_type: fc.constant(1), account_list: items(fc.record({ account: id, account_type: accountType }, { requiredKeys: ['account'] })) }),
+  fc.record({
+    operator_type: fc.constant(1),
+    account_list: items(fc.record({ account: id, account_type: accountType }, { requiredKeys: ['account'] })),
+  }),
   fc.record({ operator_type: fc.constant(2), token_list: items(id) }),
 );
 
@@ -47,7 +54,25 @@ const nested = (depth: number): unknown => {
 /** Values that break a field: wrong types, edge and huge numbers, odd unicode, deep nesting. */
 const weirdValue = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
-  fc.constantFrom(-1, 1.5, -0, 2 ** 31, 2 ** 53 + 2, 1e308, '', ' ', '\u0000', '\ud800', '👍🏽', 'x'.repeat(300), [], {}, null, true, undefined),
+  fc.constantFrom(
+    -1,
+    1.5,
+    -0,
+    2 ** 31,
+    2 ** 53 + 2,
+    1e308,
+    '',
+    ' ',
+    '\u0000',
+    '\ud800',
+    '👍🏽',
+    'x'.repeat(300),
+    [],
+    {},
+    null,
+    true,
+    undefined,
+  ),
   fc.string({ unit: 'binary', maxLength: 30 }),
   fc.integer({ min: 1, max: 3_000 }).map(nested),
 );
@@ -104,12 +129,21 @@ const segment = fc.oneof(
 
 const query = fc.oneof(
   fc.constant(''),
-  fc.constantFrom('?accountType=1002', '?accountType=-1', '?accountType=%ZZ', '?accountType=1&accountType=2', '?accountType', '?accountType=1e3'),
+  fc.constantFrom(
+    '?accountType=1002',
+    '?accountType=-1',
+    '?accountType=%ZZ',
+    '?accountType=1&accountType=2',
+    '?accountType',
+    '?accountType=1e3',
+  ),
   fc.string({ maxLength: 30 }).map((text) => `?${text}`),
 );
 
 const path = fc.oneof(
-  fc.tuple(fc.constantFrom('/v1/accounts/', '/v1/tokens/'), segment, fc.constantFrom('/tokens', '/accounts', '/', '', '/x')).map((parts) => parts.join('')),
+  fc
+    .tuple(fc.constantFrom('/v1/accounts/', '/v1/tokens/'), segment, fc.constantFrom('/tokens', '/accounts', '/', '', '/x'))
+    .map((parts) => parts.join('')),
   fc.constantFrom('/v1/bindings/query', '/v1/bindings/query/', '/v1/bindings/query/..', '/v1/bindings/./query', '//v1/bindings/query', '/'),
   fc.array(segment, { maxLength: 5 }).map((segments) => `/${segments.join('/')}`),
 );
@@ -169,9 +203,9 @@ const fuzzRequest = (method: fc.Arbitrary<string>): fc.Arbitrary<FuzzRequest> =>
       weight: 2,
       arbitrary: fc.record({
         method: fc.constant('GET'),
-        target: fc.tuple(fc.constantFrom('/v1/accounts/', '/v1/tokens/'), segment, query).map(([route, param, q]) =>
-          onTheWire(`${route}${param}${route.includes('accounts') ? '/tokens' : '/accounts'}${q}`),
-        ),
+        target: fc
+          .tuple(fc.constantFrom('/v1/accounts/', '/v1/tokens/'), segment, query)
+          .map(([route, param, q]) => onTheWire(`${route}${param}${route.includes('accounts') ? '/tokens' : '/accounts'}${q}`)),
         headers,
         body: fc.constant(Buffer.alloc(0)),
         base64: fc.constant(false),
@@ -182,7 +216,10 @@ const fuzzRequest = (method: fc.Arbitrary<string>): fc.Arbitrary<FuzzRequest> =>
 
 /** Directly: any method token API Gateway could pass on (it never sends an empty one). */
 const directRequest = fuzzRequest(
-  fc.oneof(fc.constantFrom(...HTTP_METHODS, 'HEAD', 'TRACE', 'get', 'post', '__proto__', 'constructor'), fc.stringMatching(/^[A-Za-z_-]{1,10}$/)),
+  fc.oneof(
+    fc.constantFrom(...HTTP_METHODS, 'HEAD', 'TRACE', 'get', 'post', '__proto__', 'constructor'),
+    fc.stringMatching(/^[A-Za-z_-]{1,10}$/),
+  ),
 );
 /** Over HTTP: methods a client library sends with a body; HEAD answers have none to check. */
 const httpRequest = fuzzRequest(fc.constantFrom(...HTTP_METHODS));

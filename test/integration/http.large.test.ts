@@ -13,7 +13,8 @@ const token = (i: number, t: number) => `${String(i).padStart(8, '0')}-0000-4000
 
 const bindings: Binding[] = [];
 for (let i = 0; i < 10_000; i++) {
-  for (let t = 0; t < TOKENS_PER_ACCOUNT; t++) bindings.push({ account: accountId(i), accountType: 0, token: token(i, t), boundAt: 1_700_000_000 });
+  for (let t = 0; t < TOKENS_PER_ACCOUNT; t++)
+    bindings.push({ account: accountId(i), accountType: 0, token: token(i, t), boundAt: 1_700_000_000 });
 }
 
 describe('answers near the Lambda response limit', () => {

@@ -12,8 +12,8 @@ import {
   expectedAccount,
   expectProblem,
   postQuery,
-  realPathEnv,
   type RecordingProxy,
+  realPathEnv,
   secretFor,
   send,
   spawnLocalApi,
@@ -30,9 +30,7 @@ const expectedToken = (token: string, shape: Shape = 'new') => {
       ? { account: b.account, accountType: b.accountType, boundAt: new Date(b.boundAt * 1000).toISOString() }
       : { account: b.account },
   );
-  return accounts.length
-    ? { token, status: 'ok', accounts }
-    : { token, status: 'not_found', code: TPNS_CODE.NOT_FOUND, accounts: [] };
+  return accounts.length ? { token, status: 'ok', accounts } : { token, status: 'not_found', code: TPNS_CODE.NOT_FOUND, accounts: [] };
 };
 
 const answered = (kind: 'accounts' | 'tokens', items: unknown[], region = 'guangzhou') => ({

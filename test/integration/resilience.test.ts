@@ -27,10 +27,9 @@ let hurried: LocalApi;
 let tpns: TpnsSandbox;
 let aws: AwsStandIn;
 
-type Emf = { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] } } & Record<
-  string,
-  unknown
->;
+type Emf = {
+  _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] };
+} & Record<string, unknown>;
 const emf: Emf[] = [];
 
 beforeAll(async () => {
@@ -63,7 +62,12 @@ const secretReads = () => aws.secretReads.length;
 const metric = (name: string) => {
   const found = emf.flatMap((line) =>
     line._aws.CloudWatchMetrics.flatMap((directive) =>
-      directive.Metrics.filter((m) => m.Name === name).map((m) => ({ ...m, namespace: directive.Namespace, dimensions: directive.Dimensions, line })),
+      directive.Metrics.filter((m) => m.Name === name).map((m) => ({
+        ...m,
+        namespace: directive.Namespace,
+        dimensions: directive.Dimensions,
+        line,
+      })),
     ),
   );
   const values = found.flatMap(({ line }) => [line[name]].flat() as number[]);
@@ -87,7 +91,7 @@ describe('transient failures are retried', () => {
     expect(tpns.stats.outcomes).toEqual([outcome, '0']);
   });
 
-  it.each(TRANSIENT)('$name: at most 3 retries, then the core\'s $status', async ({ fault, outcome, status, type, code }) => {
+  it.each(TRANSIENT)("$name: at most 3 retries, then the core's $status", async ({ fault, outcome, status, type, code }) => {
     // A fifth attempt would find TPNS healthy again and answer 200.
     tpns.injectFaults(fault, fault, fault, fault);
     const problem = expectProblem(await getAccount1(), status);
@@ -135,18 +139,25 @@ describe('a chunk that fails after its retries', () => {
     { fault: 'http429', failure: { reason: 'rate_limited' } },
     { fault: 'http503', failure: { reason: 'unavailable' } },
     { fault: 'reset', failure: { reason: 'unavailable' } },
-  ] as { fault: Fault; failure: object }[])('$fault: its items are errors with $failure, the rest answered, 200 partial', async ({ fault, failure }) => {
-    const list = accounts(150);
-    tpns.configure({ faultsByItem: { [list[120]!]: fault } });
-    const answer = await postQuery(api.url, { accounts: list });
-    expect(answer.status, answer.text).toBe(200);
-    expect(answer.body.partial).toBe(true);
-    const [first, ...rest] = answer.body.accounts;
-    expect(first).toEqual({ account: 'account1', accountType: 0, status: 'ok', tokens: ['token1', 'token2'] });
-    expect(rest.slice(0, 99).every((a: { status: string; reason?: string }) => a.status === 'not_found' && a.reason === undefined)).toBe(true);
-    expect(rest.slice(99)).toEqual(list.slice(100).map((account) => ({ account, accountType: 0, status: 'error', ...failure, tokens: [] })));
-    expect(tpns.stats.calls).toBe(1 + 4);
-  });
+  ] as { fault: Fault; failure: object }[])(
+    '$fault: its items are errors with $failure, the rest answered, 200 partial',
+    async ({ fault, failure }) => {
+      const list = accounts(150);
+      tpns.configure({ faultsByItem: { [list[120]!]: fault } });
+      const answer = await postQuery(api.url, { accounts: list });
+      expect(answer.status, answer.text).toBe(200);
+      expect(answer.body.partial).toBe(true);
+      const [first, ...rest] = answer.body.accounts;
+      expect(first).toEqual({ account: 'account1', accountType: 0, status: 'ok', tokens: ['token1', 'token2'] });
+      expect(rest.slice(0, 99).every((a: { status: string; reason?: string }) => a.status === 'not_found' && a.reason === undefined)).toBe(
+        true,
+      );
+      expect(rest.slice(99)).toEqual(
+        list.slice(100).map((account) => ({ account, accountType: 0, status: 'error', ...failure, tokens: [] })),
+      );
+      expect(tpns.stats.calls).toBe(1 + 4);
+    },
+  );
 
   it('a chunk that hangs: its items fail with reason "timeout" at the deadline, the rest are answered', async () => {
     const list = accounts(150);
@@ -158,7 +169,7 @@ describe('a chunk that fails after its retries', () => {
     expect(answer.body.accounts[120]).toEqual({ account: list[120], accountType: 0, status: 'error', reason: 'timeout', tokens: [] });
   });
 
-  it('when no chunk succeeds the request fails with the core\'s status, not a partial 200', async () => {
+  it("when no chunk succeeds the request fails with the core's status, not a partial 200", async () => {
     const list = accounts(150);
     tpns.configure({ faultsByItem: { [list[20]!]: 'internal', [list[120]!]: 'internal' } });
     const problem = expectProblem(await postQuery(api.url, { accounts: list }), 502);
@@ -187,7 +198,11 @@ describe('the deadline from the Lambda context', () => {
     const secret = { accessId: APP.accessId, secretKey: APP.secretKey, region: 'guangzhou' as const, auth: 'sign' as const };
     const run = runQuery(
       { kind: 'tokens', items: ['token1'] },
-      { credentials: { current: secret, refresh: async () => secret }, deadline: Date.now() + 10, config: { endpoint: tpns.endpoint, maxBatch: 100, concurrency: 8 } },
+      {
+        credentials: { current: secret, refresh: async () => secret },
+        deadline: Date.now() + 10,
+        config: { endpoint: tpns.endpoint, maxBatch: 100, concurrency: 8 },
+      },
     );
     await expect(run).rejects.toMatchObject({ kind: 'timeout', status: 504 });
     expect(tpns.stats.calls).toBe(0);

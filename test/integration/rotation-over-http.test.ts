@@ -30,7 +30,11 @@ describe('key rotation over HTTP', () => {
     const rejected = expectProblem(await send(api.url, '/v1/tokens/token1/accounts'), 502);
     expect(rejected.tpnsCode).toBe(1008003);
 
-    const secrets = new SecretsManagerClient({ endpoint: aws.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const secrets = new SecretsManagerClient({
+      endpoint: aws.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
     await secrets.send(
       new PutSecretValueCommand({
         SecretId: SANDBOX_SECRET_ID,

@@ -8,8 +8,8 @@ import {
   closeAll,
   expectProblem,
   postQuery,
-  realPathEnv,
   type RecordingProxy,
+  realPathEnv,
   secretFor,
   send,
   spawnLocalApi,
@@ -50,7 +50,9 @@ let proxy: RecordingProxy;
 /** Every secret value TPNS saw on the wire since `from`, and the ones the secrets hold. */
 const secretValues = (from: number): string[] => {
   const signs = proxy.received.slice(from).flatMap((headers) => (typeof headers.sign === 'string' ? [headers.sign] : []));
-  const basics = proxy.received.slice(from).flatMap((headers) => (headers.authorization ? [headers.authorization.replace(/^Basic /, '')] : []));
+  const basics = proxy.received
+    .slice(from)
+    .flatMap((headers) => (headers.authorization ? [headers.authorization.replace(/^Basic /, '')] : []));
   return [
     ...SECRET_KEYS,
     ...SECRET_KEYS.map(basicToken),

@@ -4,7 +4,13 @@ import { toHttpApiEvent } from '../../local/apigateway.ts';
 
 /** The parts of a node:http request the adapter reads. */
 const request = (url: string, headers: Record<string, string | string[]> = {}, method = 'GET') =>
-  ({ method, url, headers: { host: '127.0.0.1:3000', ...headers }, httpVersion: '1.1', socket: { remoteAddress: '127.0.0.1' } }) as unknown as IncomingMessage;
+  ({
+    method,
+    url,
+    headers: { host: '127.0.0.1:3000', ...headers },
+    httpVersion: '1.1',
+    socket: { remoteAddress: '127.0.0.1' },
+  }) as unknown as IncomingMessage;
 
 describe('toHttpApiEvent: the payload-2.0 event API Gateway would send', () => {
   it('query parameters: repeated ones joined with commas, any name an own property', () => {
@@ -32,7 +38,10 @@ describe('toHttpApiEvent: the payload-2.0 event API Gateway would send', () => {
   });
 
   it('a JSON body as text, a binary one as base64', () => {
-    const json = toHttpApiEvent(request('/v1/bindings/query', { 'content-type': 'application/json' }, 'POST'), Buffer.from('{"tokens":["t"]}'));
+    const json = toHttpApiEvent(
+      request('/v1/bindings/query', { 'content-type': 'application/json' }, 'POST'),
+      Buffer.from('{"tokens":["t"]}'),
+    );
     expect(json).toMatchObject({ body: '{"tokens":["t"]}', isBase64Encoded: false });
     const bytes = Buffer.from([0xff, 0x00, 0x7b]);
     const binary = toHttpApiEvent(request('/v1/bindings/query', { 'content-type': 'application/octet-stream' }, 'POST'), bytes);

@@ -24,7 +24,9 @@ describe('signRequest: Tencent test vector', () => {
     const decoded = Buffer.from(sign, 'base64').toString('utf8');
     expect(decoded).toBe(HEX);
     expect(decoded).toMatch(/^[0-9a-f]{64}$/);
-    const rawDigestBase64 = createHmac('sha256', SECRET_KEY).update(TIMESTAMP + ACCESS_ID + BODY).digest('base64');
+    const rawDigestBase64 = createHmac('sha256', SECRET_KEY)
+      .update(TIMESTAMP + ACCESS_ID + BODY)
+      .digest('base64');
     expect(sign).not.toBe(rawDigestBase64);
   });
 
@@ -55,7 +57,9 @@ describe('signRequest: Tencent test vector', () => {
   it('hashes the body as UTF-8', () => {
     const body = '{"operator_type":1,"account_list":[{"account":"用户@例子.com","account_type":0}]}';
     const expected = Buffer.from(
-      createHmac('sha256', SECRET_KEY).update(Buffer.from(TIMESTAMP + ACCESS_ID + body, 'utf8')).digest('hex'),
+      createHmac('sha256', SECRET_KEY)
+        .update(Buffer.from(TIMESTAMP + ACCESS_ID + body, 'utf8'))
+        .digest('hex'),
     ).toString('base64');
     expect(signRequest(SECRET_KEY, TIMESTAMP, ACCESS_ID, body)).toBe(expected);
   });

@@ -19,7 +19,10 @@ describe('TPNS call backoff: exponential with full jitter and a cap', () => {
 
   it('a small cap: at most 3 retries, all of them waiting well under a second in total', () => {
     expect(maxRetries).toBeLessThanOrEqual(3);
-    const worstCase = Array.from({ length: maxRetries }, (_, retry) => backoffDelayMs(retry, RETRY_DEFAULTS, () => 1)).reduce((a, b) => a + b, 0);
+    const worstCase = Array.from({ length: maxRetries }, (_, retry) => backoffDelayMs(retry, RETRY_DEFAULTS, () => 1)).reduce(
+      (a, b) => a + b,
+      0,
+    );
     expect(worstCase).toBeLessThan(1_000);
   });
 });

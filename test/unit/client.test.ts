@@ -10,7 +10,15 @@ import {
   type TpnsTarget,
 } from '../../functions/core/tpns/client.ts';
 import type { FailureKind } from '../../functions/core/tpns/codes.ts';
-import { ACCESS_POINTS, baseUrlFor, DEFAULT_REGION, isRegion, QUERY_PATH, type Region, REGIONS } from '../../functions/core/tpns/regions.ts';
+import {
+  ACCESS_POINTS,
+  baseUrlFor,
+  DEFAULT_REGION,
+  isRegion,
+  QUERY_PATH,
+  REGIONS,
+  type Region,
+} from '../../functions/core/tpns/regions.ts';
 import { fixtureText } from './_fixtures.ts';
 
 const SECRET_KEY = 'sk-7f3c9a1e5b2d4c6e8f0a1b2c3d4e5f6a';
@@ -82,7 +90,8 @@ describe('regions and base URLs', () => {
 
   it('isRegion accepts only the four keys', () => {
     for (const region of REGIONS) expect(isRegion(region)).toBe(true);
-    for (const value of ['', 'Guangzhou', 'beijing', 'toString', '__proto__', 'constructor', 1, null, undefined]) expect(isRegion(value)).toBe(false);
+    for (const value of ['', 'Guangzhou', 'beijing', 'toString', '__proto__', 'constructor', 1, null, undefined])
+      expect(isRegion(value)).toBe(false);
   });
 
   it('an endpoint override replaces the host and drops trailing slashes', () => {
@@ -115,7 +124,9 @@ describe('queryAccountBindings: where and what it sends', () => {
 
   it('POSTs to the override endpoint with {region} substituted', async () => {
     intercept('http://127.0.0.1:4100', '/shanghai/v3/device/account/query').reply(200, OK_TOKENS);
-    await queryAccountBindings(target({ region: 'shanghai', endpoint: 'http://127.0.0.1:4100/{region}' }), tokensBody, { dispatcher: agent });
+    await queryAccountBindings(target({ region: 'shanghai', endpoint: 'http://127.0.0.1:4100/{region}' }), tokensBody, {
+      dispatcher: agent,
+    });
     expect(lastCall().fullUrl).toBe('http://127.0.0.1:4100/shanghai/v3/device/account/query');
   });
 
@@ -344,14 +355,20 @@ describe('queryAccountBindings: failures → TpnsCallError.kind', () => {
     intercept().reply(200, { retCode: 1008003, errMsg: 'auth failed' });
     intercept().reply(401, 'unauthorized');
     intercept().replyWithError(new Error('boom'));
-    for (let i = 0; i < 3; i++) expectNoSecret(await failure(queryAccountBindings(target({ auth: 'basic' }), tokensBody, { dispatcher: agent })));
+    for (let i = 0; i < 3; i++)
+      expectNoSecret(await failure(queryAccountBindings(target({ auth: 'basic' }), tokensBody, { dispatcher: agent })));
   });
 });
 
 describe('parseQueryResponse', () => {
   it('sibling list null or absent is an empty list; errMsg "ok" and "NO_ERROR" both accepted', () => {
     for (const errMsg of ['ok', 'NO_ERROR', undefined]) {
-      const viaNull = parseQueryResponse(200, JSON.stringify({ retCode: 0, errMsg, result: ['0'], account_tokens: null, token_accounts: null }), 1, 'guangzhou');
+      const viaNull = parseQueryResponse(
+        200,
+        JSON.stringify({ retCode: 0, errMsg, result: ['0'], account_tokens: null, token_accounts: null }),
+        1,
+        'guangzhou',
+      );
       const viaAbsent = parseQueryResponse(200, JSON.stringify({ retCode: 0, errMsg, result: ['0'] }), 1, 'guangzhou');
       expect(viaNull).toEqual({ codes: [0], accountTokens: [], tokenAccounts: [] });
       expect(viaAbsent).toEqual(viaNull);
@@ -372,7 +389,7 @@ describe('parseQueryResponse', () => {
 });
 
 describe('client defaults', () => {
-  it('uses timeouts of seconds, never undici\'s 300 s defaults', () => {
+  it("uses timeouts of seconds, never undici's 300 s defaults", () => {
     expect(CLIENT_DEFAULTS.connectTimeoutMs).toBeGreaterThan(0);
     expect(CLIENT_DEFAULTS.connectTimeoutMs).toBeLessThanOrEqual(10_000);
     expect(CLIENT_DEFAULTS.callTimeoutMs).toBeGreaterThan(0);

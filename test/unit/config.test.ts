@@ -55,7 +55,12 @@ describe('readConfig: defaults', () => {
 describe('readConfig: overrides', () => {
   it('reads every variable', () => {
     expect(
-      readConfig({ TPNS_SECRET_ID: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:tpns-AbCdEf', TPNS_ENDPOINT: 'http://127.0.0.1:4100', TPNS_MAX_BATCH: '20', TPNS_CONCURRENCY: '2' }),
+      readConfig({
+        TPNS_SECRET_ID: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:tpns-AbCdEf',
+        TPNS_ENDPOINT: 'http://127.0.0.1:4100',
+        TPNS_MAX_BATCH: '20',
+        TPNS_CONCURRENCY: '2',
+      }),
     ).toEqual({
       secretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:tpns-AbCdEf',
       endpoint: 'http://127.0.0.1:4100',

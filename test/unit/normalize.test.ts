@@ -107,7 +107,11 @@ describe('per-item codes', () => {
   const normalized = normalizeTokenAccounts(tokens, response);
 
   it('0 → ok without a code', () => {
-    expect(normalized[0]).toEqual({ token: 't0', status: 'ok', accounts: [{ account: 'a', accountType: 0, boundAt: '2023-08-10T08:31:11.000Z' }] });
+    expect(normalized[0]).toEqual({
+      token: 't0',
+      status: 'ok',
+      accounts: [{ account: 'a', accountType: 0, boundAt: '2023-08-10T08:31:11.000Z' }],
+    });
     expect(normalized[0]).not.toHaveProperty('code');
   });
 
@@ -127,7 +131,15 @@ describe('per-item codes', () => {
 
   it('numeric codes in result are accepted too', () => {
     const r = answer({ retCode: 0, result: [0, 10110008], account_tokens: [{ account: 'a', token_list: ['t'] }] }, 2);
-    expect(normalizeAccountTokens([{ account: 'a', accountType: 0 }, { account: 'b', accountType: 0 }], r)).toEqual([
+    expect(
+      normalizeAccountTokens(
+        [
+          { account: 'a', accountType: 0 },
+          { account: 'b', accountType: 0 },
+        ],
+        r,
+      ),
+    ).toEqual([
       { account: 'a', accountType: 0, status: 'ok', tokens: ['t'] },
       { account: 'b', accountType: 0, status: 'not_found', code: 10110008, tokens: [] },
     ]);
@@ -139,7 +151,10 @@ describe('per-item codes', () => {
       { account: 'zz', accountType: 0 },
       { account: 'x', accountType: 5 },
     ];
-    const r = answer({ retCode: 0, errMsg: 'ok', result: ['0', '10110008', '1008007'], account_tokens: [{ account: 'a', token_list: ['t1', 't2'] }] }, 3);
+    const r = answer(
+      { retCode: 0, errMsg: 'ok', result: ['0', '10110008', '1008007'], account_tokens: [{ account: 'a', token_list: ['t1', 't2'] }] },
+      3,
+    );
     expect(normalizeAccountTokens(items, r)).toEqual([
       { account: 'a', accountType: 0, status: 'ok', tokens: ['t1', 't2'] },
       { account: 'zz', accountType: 0, status: 'not_found', code: 10110008, tokens: [] },
@@ -162,7 +177,17 @@ describe('unbound items: omitted, or present with an empty or null list', () => 
   const result = ['0', '10110008', '0'];
 
   it('not-found entry omitted: later entries do not shift onto it', () => {
-    const r = answer({ retCode: 0, result, account_tokens: [{ account: 'a1', token_list: ['t1'] }, { account: 'a3', token_list: ['t3', 't4'] }] }, 3);
+    const r = answer(
+      {
+        retCode: 0,
+        result,
+        account_tokens: [
+          { account: 'a1', token_list: ['t1'] },
+          { account: 'a3', token_list: ['t3', 't4'] },
+        ],
+      },
+      3,
+    );
     expect(normalizeAccountTokens(items, r)).toEqual(expected);
   });
 
@@ -187,7 +212,11 @@ describe('unbound items: omitted, or present with an empty or null list', () => 
 
   it('not-found entry present without a token_list at all', () => {
     const r = answer(
-      { retCode: 0, result, account_tokens: [{ account: 'a1', token_list: ['t1'] }, { account: 'zz' }, { account: 'a3', token_list: ['t3', 't4'] }] },
+      {
+        retCode: 0,
+        result,
+        account_tokens: [{ account: 'a1', token_list: ['t1'] }, { account: 'zz' }, { account: 'a3', token_list: ['t3', 't4'] }],
+      },
       3,
     );
     expect(normalizeAccountTokens(items, r)).toEqual(expected);
@@ -214,11 +243,7 @@ describe('unbound items: omitted, or present with an empty or null list', () => 
         errMsg: 'NO_ERROR',
         result: ['0', '0', '10110008', '0'],
         account_tokens: null,
-        token_accounts: [
-          { token: 't1', account_list: null },
-          { token: 't2' },
-          { token: 't4', account_list: [{ account: 'x' }] },
-        ],
+        token_accounts: [{ token: 't1', account_list: null }, { token: 't2' }, { token: 't4', account_list: [{ account: 'x' }] }],
       },
       4,
     );
@@ -243,7 +268,18 @@ describe('the same account under two types', () => {
   const items = accountsOf({ accounts: ['a', { account: 'a', accountType: 1005 }] });
 
   it('old shape (no account_type): matched by position', () => {
-    const r = answer({ retCode: 0, errMsg: 'ok', result: ['0', '0'], account_tokens: [{ account: 'a', token_list: ['t0'] }, { account: 'a', token_list: ['t1005'] }] }, 2);
+    const r = answer(
+      {
+        retCode: 0,
+        errMsg: 'ok',
+        result: ['0', '0'],
+        account_tokens: [
+          { account: 'a', token_list: ['t0'] },
+          { account: 'a', token_list: ['t1005'] },
+        ],
+      },
+      2,
+    );
     expect(normalizeAccountTokens(items, r)).toEqual([
       { account: 'a', accountType: 0, status: 'ok', tokens: ['t0'] },
       { account: 'a', accountType: 1005, status: 'ok', tokens: ['t1005'] },
@@ -290,12 +326,21 @@ describe('entry and value hygiene', () => {
       {
         retCode: 0,
         result: ['0'],
-        account_tokens: [null, 7, 'a', { token_list: ['zz'] }, { account: 5, token_list: ['yy'] }, { account: 'a', token_list: ['t1', 2, null, 't2', { t: 3 }] }],
+        account_tokens: [
+          null,
+          7,
+          'a',
+          { token_list: ['zz'] },
+          { account: 5, token_list: ['yy'] },
+          { account: 'a', token_list: ['t1', 2, null, 't2', { t: 3 }] },
+        ],
       },
       1,
     );
     expect(r.accountTokens).toHaveLength(1);
-    expect(normalizeAccountTokens([{ account: 'a', accountType: 0 }], r)).toEqual([{ account: 'a', accountType: 0, status: 'ok', tokens: ['t1', 't2'] }]);
+    expect(normalizeAccountTokens([{ account: 'a', accountType: 0 }], r)).toEqual([
+      { account: 'a', accountType: 0, status: 'ok', tokens: ['t1', 't2'] },
+    ]);
   });
 
   it('a token_list that is not an array gives no tokens', () => {
@@ -394,7 +439,11 @@ describe('alignEntries', () => {
   });
 
   it('by key in order when the order differs', () => {
-    expect(alignEntries(['a', 'b', 'c'], [0, 10110008, 0], [e('c', 1), e('b', 2), e('a', 3)], key)).toEqual([e('a', 3), e('b', 2), e('c', 1)]);
+    expect(alignEntries(['a', 'b', 'c'], [0, 10110008, 0], [e('c', 1), e('b', 2), e('a', 3)], key)).toEqual([
+      e('a', 3),
+      e('b', 2),
+      e('c', 1),
+    ]);
   });
 
   it('by key: repeated keys are taken in order of appearance', () => {

@@ -8,8 +8,8 @@ import {
   MethodNotAllowedError,
   NotFoundError,
   ProblemError,
-  toProblemError,
   TpnsCallError,
+  toProblemError,
 } from '../../functions/core/problems.ts';
 import type { FailureKind } from '../../functions/core/tpns/codes.ts';
 
@@ -46,14 +46,14 @@ describe('toProblemError: @middy/http-json-body-parser errors', () => {
     ['not JSON', 'tokens=t1'],
     ['single quotes', "{'tokens': ['t1']}"],
     ['empty string', ''],
-  ])('malformed JSON (%s) → 400 invalid request, not the parser\'s 415', async (_, body) => {
+  ])("malformed JSON (%s) → 400 invalid request, not the parser's 415", async (_, body) => {
     const error = toProblemError(await bodyParserError({ 'content-type': 'application/json' }, body));
     expect(error).toBeInstanceOf(InvalidRequestError);
     expect(error.toProblem()).toMatchObject({ status: 400, type: 'urn:tpns-bindings:problem:invalid-request' });
     expect(error.message).toMatch(/^the body is not valid JSON/);
   });
 
-  it('malformed JSON keeps the parser\'s reason in the detail', async () => {
+  it("malformed JSON keeps the parser's reason in the detail", async () => {
     const error = toProblemError(await bodyParserError({ 'content-type': 'application/json' }, '{"tokens": ['));
     expect(error.message).toMatch(/^the body is not valid JSON \(.+\)$/);
   });
@@ -65,7 +65,9 @@ describe('toProblemError: @middy/http-json-body-parser errors', () => {
   });
 
   it('malformed base64-encoded JSON → 400', async () => {
-    const error = toProblemError(await bodyParserError({ 'content-type': 'application/json' }, Buffer.from('{oops').toString('base64'), true));
+    const error = toProblemError(
+      await bodyParserError({ 'content-type': 'application/json' }, Buffer.from('{oops').toString('base64'), true),
+    );
     expect(error.status).toBe(400);
   });
 });
@@ -82,13 +84,13 @@ describe('toProblemError: other errors', () => {
     for (const error of errors) expect(toProblemError(error)).toBe(error);
   });
 
-  it('middy\'s own timeout → 504', () => {
+  it("middy's own timeout → 504", () => {
     const error = new Error('[AbortError]: The operation was aborted.', { cause: { package: '@middy/core' } });
     error.name = 'TimeoutError';
     expect(toProblemError(error).toProblem()).toMatchObject({ status: 504, type: 'urn:tpns-bindings:problem:timeout' });
   });
 
-  it('middy\'s real timeout error, raised by middy itself, → 504', async () => {
+  it("middy's real timeout error, raised by middy itself, → 504", async () => {
     const handler = middy(() => new Promise<never>(() => {}), { timeoutEarlyInMillis: 5 });
     const error = await (handler as unknown as (event: unknown, context: unknown) => Promise<unknown>)(
       {},
@@ -106,7 +108,7 @@ describe('toProblemError: other errors', () => {
     expect(toProblemError(error).status).toBe(500);
   });
 
-  it('another middleware\'s 4xx HttpError keeps its status', () => {
+  it("another middleware's 4xx HttpError keeps its status", () => {
     const error = toProblemError(createError(404, 'Route does not exist', { cause: { package: '@middy/http-router' } }));
     expect(error.status).toBe(404);
     expect(error.toProblem().status).toBe(404);
@@ -218,6 +220,9 @@ describe('the other ProblemErrors', () => {
   });
 
   it('503 when the credentials cannot be read', () => {
-    expect(new CredentialsError('the secret has no "secretKey"').toProblem()).toMatchObject({ status: 503, type: 'urn:tpns-bindings:problem:credentials-unavailable' });
+    expect(new CredentialsError('the secret has no "secretKey"').toProblem()).toMatchObject({
+      status: 503,
+      type: 'urn:tpns-bindings:problem:credentials-unavailable',
+    });
   });
 });

@@ -68,10 +68,16 @@ describe('splitIntoEntries', () => {
   });
 
   it('property: any items, any limit that fits each item — entries within it, items once and in order, parts 1..N', () => {
-    const item = fc.record({ account: fc.string({ unit: 'grapheme', maxLength: 40 }), tokens: fc.array(fc.string({ unit: 'binary' }), { maxLength: 4 }) });
+    const item = fc.record({
+      account: fc.string({ unit: 'grapheme', maxLength: 40 }),
+      tokens: fc.array(fc.string({ unit: 'binary' }), { maxLength: 4 }),
+    });
     fc.assert(
       fc.property(fc.array(item, { maxLength: 300 }), fc.integer({ min: 0, max: 2_000 }), (items, room) => {
-        const overhead = entrySize({ ...ENVELOPE, Detail: JSON.stringify(detailOf([], Math.max(1, items.length), Math.max(1, items.length))) });
+        const overhead = entrySize({
+          ...ENVELOPE,
+          Detail: JSON.stringify(detailOf([], Math.max(1, items.length), Math.max(1, items.length))),
+        });
         const biggest = Math.max(0, ...items.map((i) => Buffer.byteLength(JSON.stringify(i))));
         const limit = overhead + biggest + room;
         const entries = splitIntoEntries(ENVELOPE, items, detailOf, limit);

@@ -24,7 +24,10 @@ const assertValidQuery = (query: Query): void => {
   expect(query.items.length).toBeLessThanOrEqual(REQUEST_LIMITS.maxItems);
   const keys = new Set<string>();
   for (const item of query.items) {
-    const [id, type] = query.kind === 'tokens' ? [item as string, -1] : [(item as { account: string }).account, (item as { accountType: number }).accountType];
+    const [id, type] =
+      query.kind === 'tokens'
+        ? [item as string, -1]
+        : [(item as { account: string }).account, (item as { accountType: number }).accountType];
     expect(typeof id).toBe('string');
     expect(id.length).toBeGreaterThanOrEqual(1);
     expect(id.length).toBeLessThanOrEqual(REQUEST_LIMITS.maxIdLength);
@@ -62,11 +65,19 @@ const id = fc.oneof(
 const accountType = fc.oneof(fc.constantFrom(0, 1, 16, 991, 1002, 1005, 1015), fc.integer({ min: 0, max: REQUEST_LIMITS.maxAccountType }));
 
 type AccountSpec = { account: string; type: number | undefined; asString: boolean };
-const accountSpec: fc.Arbitrary<AccountSpec> = fc.record({ account: id, type: fc.option(accountType, { nil: undefined }), asString: fc.boolean() });
+const accountSpec: fc.Arbitrary<AccountSpec> = fc.record({
+  account: id,
+  type: fc.option(accountType, { nil: undefined }),
+  asString: fc.boolean(),
+});
 
 const distinct = <T>(values: readonly T[], key: (value: T) => string): T[] => {
   const seen = new Set<string>();
-  return values.filter((value) => (seen.has(key(value)) ? false : (seen.add(key(value)), true)));
+  return values.filter((value) => {
+    if (seen.has(key(value))) return false;
+    seen.add(key(value));
+    return true;
+  });
 };
 
 const expectedAccounts = (specs: readonly AccountSpec[]) =>
@@ -77,11 +88,22 @@ const expectedAccounts = (specs: readonly AccountSpec[]) =>
 
 const validBody: fc.Arbitrary<{ body: Record<string, unknown>; expected: Query }> = fc.oneof(
   fc.array(accountSpec, { minLength: 1, maxLength: 20 }).map((specs) => ({
-    body: { accounts: specs.map((s) => (s.asString && s.type === undefined ? s.account : s.type === undefined ? { account: s.account } : { account: s.account, accountType: s.type })) },
+    body: {
+      accounts: specs.map((s) =>
+        s.asString && s.type === undefined
+          ? s.account
+          : s.type === undefined
+            ? { account: s.account }
+            : { account: s.account, accountType: s.type },
+      ),
+    },
     expected: { kind: 'accounts' as const, items: expectedAccounts(specs) },
   })),
   fc.array(accountSpec, { minLength: 1, maxLength: 20 }).map((specs) => ({
-    body: { operator_type: 1, account_list: specs.map((s) => (s.type === undefined ? { account: s.account } : { account: s.account, account_type: s.type })) },
+    body: {
+      operator_type: 1,
+      account_list: specs.map((s) => (s.type === undefined ? { account: s.account } : { account: s.account, account_type: s.type })),
+    },
     expected: { kind: 'accounts' as const, items: expectedAccounts(specs) },
   })),
   fc.array(id, { minLength: 1, maxLength: 20 }).map((tokens) => ({
@@ -96,7 +118,20 @@ const validBody: fc.Arbitrary<{ body: Record<string, unknown>; expected: Query }
 
 // ---- mutations of a valid body ----
 
-const KEYS = ['accounts', 'tokens', 'operator_type', 'account_list', 'token_list', 'account', 'accountType', 'account_type', '__proto__', 'constructor', 'toString', ''];
+const KEYS = [
+  'accounts',
+  'tokens',
+  'operator_type',
+  'account_list',
+  'token_list',
+  'account',
+  'accountType',
+  'account_type',
+  '__proto__',
+  'constructor',
+  'toString',
+  '',
+];
 
 type Mutation = (body: unknown) => unknown;
 
@@ -108,12 +143,6 @@ const at = (value: unknown, path: readonly (string | number)[]): [unknown, strin
   }
   if (parent === null || typeof parent !== 'object') return undefined;
   return [parent, path[path.length - 1]!];
-};
-
-const valueAt = (value: unknown, path: readonly (string | number)[]): unknown => {
-  if (path.length === 0) return value;
-  const hit = at(value, path);
-  return hit && (hit[0] as Record<string | number, unknown>)[hit[1]];
 };
 
 /** Every path in a JSON value, so mutations can hit nested elements too. */
@@ -151,38 +180,46 @@ const deleteKey: fc.Arbitrary<Mutation> = fc.nat().map(
 );
 
 // add a (possibly known, possibly dangerous) key to the top level or an element
-const addKey: fc.Arbitrary<Mutation> = fc.tuple(fc.nat(), fc.oneof(fc.constantFrom(...KEYS), fc.string({ maxLength: 6 })), fc.jsonValue({ maxDepth: 2 })).map(
-  ([pick, key, value]): Mutation =>
-    (body) => {
-      const targets = [[], ...pathsOf(body)];
-      const path = targets[pick % targets.length]!;
-      const target = path.length === 0 ? body : (at(body, path) && (at(body, path)![0] as Record<string | number, unknown>)[at(body, path)![1]]);
-      if (target !== null && typeof target === 'object' && !Array.isArray(target)) {
-        Object.defineProperty(target, key, { value, enumerable: true, configurable: true, writable: true });
-      }
-      return body;
-    },
-);
-
-// number edge cases in the type / operator fields
-const numberEdge: fc.Arbitrary<Mutation> = fc.constantFrom<unknown>(-0, -1, 0.5, 1e21, Number.MAX_SAFE_INTEGER, 2 ** 31, NaN, Infinity, '1', '0', null, true, [], {}).chain((value) =>
-  fc.constantFrom('accountType', 'account_type', 'operator_type').map(
-    (field): Mutation =>
+const addKey: fc.Arbitrary<Mutation> = fc
+  .tuple(fc.nat(), fc.oneof(fc.constantFrom(...KEYS), fc.string({ maxLength: 6 })), fc.jsonValue({ maxDepth: 2 }))
+  .map(
+    ([pick, key, value]): Mutation =>
       (body) => {
-        for (const path of [[], ...pathsOf(body)]) {
-          const target = path.length === 0 ? body : (() => {
-            const hit = at(body, path);
-            return hit && (hit[0] as Record<string | number, unknown>)[hit[1]];
-          })();
-          if (target !== null && typeof target === 'object' && !Array.isArray(target) && Object.hasOwn(target, field)) {
-            (target as Record<string, unknown>)[field] = value;
-            break;
-          }
+        const targets = [[], ...pathsOf(body)];
+        const path = targets[pick % targets.length]!;
+        const target =
+          path.length === 0 ? body : at(body, path) && (at(body, path)![0] as Record<string | number, unknown>)[at(body, path)![1]];
+        if (target !== null && typeof target === 'object' && !Array.isArray(target)) {
+          Object.defineProperty(target, key, { value, enumerable: true, configurable: true, writable: true });
         }
         return body;
       },
-  ),
-);
+  );
+
+// number edge cases in the type / operator fields
+const numberEdge: fc.Arbitrary<Mutation> = fc
+  .constantFrom<unknown>(-0, -1, 0.5, 1e21, Number.MAX_SAFE_INTEGER, 2 ** 31, NaN, Infinity, '1', '0', null, true, [], {})
+  .chain((value) =>
+    fc.constantFrom('accountType', 'account_type', 'operator_type').map(
+      (field): Mutation =>
+        (body) => {
+          for (const path of [[], ...pathsOf(body)]) {
+            const target =
+              path.length === 0
+                ? body
+                : (() => {
+                    const hit = at(body, path);
+                    return hit && (hit[0] as Record<string | number, unknown>)[hit[1]];
+                  })();
+            if (target !== null && typeof target === 'object' && !Array.isArray(target) && Object.hasOwn(target, field)) {
+              (target as Record<string, unknown>)[field] = value;
+              break;
+            }
+          }
+          return body;
+        },
+    ),
+  );
 
 // grow the list toward and past the item limit (duplicates and fresh items), never beyond ~10,050
 const growList: fc.Arbitrary<Mutation> = fc.tuple(fc.integer({ min: 9_950, max: 10_050 }), fc.boolean()).map(
@@ -227,12 +264,18 @@ const finalGrowth: fc.Arbitrary<Mutation | undefined> = fc.oneof(
 
 describe('parseQueryBody never fails other than with a 400', () => {
   it('random JSON values', () => {
-    fc.assert(fc.property(fc.jsonValue(), (body) => void checkBody(body)), run(4000));
+    fc.assert(
+      fc.property(fc.jsonValue(), (body) => void checkBody(body)),
+      run(4000),
+    );
   });
 
   it('random JSON objects that use the real field names', () => {
     const fields = fc.dictionary(fc.constantFrom(...KEYS), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 });
-    fc.assert(fc.property(fields, (body) => void checkBody(body)), run(3000));
+    fc.assert(
+      fc.property(fields, (body) => void checkBody(body)),
+      run(3000),
+    );
   });
 
   it('valid bodies give exactly the distinct items, in order of first appearance', () => {
@@ -262,7 +305,18 @@ describe('parseQueryBody never fails other than with a 400', () => {
   });
 
   it('values JSON cannot express (undefined, NaN, -0, sparse arrays, symbols as values)', () => {
-    const odd = fc.constantFrom<unknown>(undefined, NaN, -0, Infinity, Symbol('x'), 10n, () => 1, new Date(0), [, 'a'], Object.create(null));
+    const odd = fc.constantFrom<unknown>(
+      undefined,
+      NaN,
+      -0,
+      Infinity,
+      Symbol('x'),
+      10n,
+      () => 1,
+      new Date(0),
+      Object.assign(new Array(2), { 1: 'a' }), // sparse: index 0 is a hole
+      Object.create(null),
+    );
     const body = fc.oneof(
       odd,
       odd.map((v) => ({ tokens: [v] })),
@@ -271,7 +325,10 @@ describe('parseQueryBody never fails other than with a 400', () => {
       odd.map((v) => ({ operator_type: v, token_list: ['t'] })),
       odd.map((v) => ({ tokens: v })),
     );
-    fc.assert(fc.property(body, (b) => void checkBody(b)), run(500));
+    fc.assert(
+      fc.property(body, (b) => void checkBody(b)),
+      run(500),
+    );
   });
 });
 
@@ -279,11 +336,20 @@ describe('path parameters never fail other than with a 400', () => {
   const raw = fc.oneof(
     fc.string({ maxLength: 300 }),
     fc.string({ maxLength: 40, unit: 'binary' }),
-    fc.array(fc.constantFrom('%', '%2', '%2B', '%40', '%E0%A4', '%FF', '%C3%A9', 'a', '+', '/', ' ', '%00'), { maxLength: 30 }).map((parts) => parts.join('')),
+    fc
+      .array(fc.constantFrom('%', '%2', '%2B', '%40', '%E0%A4', '%FF', '%C3%A9', 'a', '+', '/', ' ', '%00'), { maxLength: 30 })
+      .map((parts) => parts.join('')),
   );
-  const typeParam = fc.option(fc.oneof(fc.string({ maxLength: 12 }), fc.integer().map(String), fc.constantFrom('1002', '01', '-0', '2147483647', '2147483648', '1e3')), {
-    nil: undefined,
-  });
+  const typeParam = fc.option(
+    fc.oneof(
+      fc.string({ maxLength: 12 }),
+      fc.integer().map(String),
+      fc.constantFrom('1002', '01', '-0', '2147483647', '2147483648', '1e3'),
+    ),
+    {
+      nil: undefined,
+    },
+  );
 
   it('parseAccountPath', () => {
     fc.assert(

@@ -128,8 +128,22 @@ describe('parseQueryBody: distinct items in order of first appearance', () => {
   });
 
   it('does not confuse accounts whose ids only differ by what a naive key join would merge', () => {
-    expect(parseQueryBody({ accounts: [{ account: '1:a', accountType: 0 }, { account: 'a', accountType: 1 }] }).items).toHaveLength(2);
-    expect(parseQueryBody({ accounts: [{ account: '0a', accountType: 1 }, { account: 'a', accountType: 10 }] }).items).toHaveLength(2);
+    expect(
+      parseQueryBody({
+        accounts: [
+          { account: '1:a', accountType: 0 },
+          { account: 'a', accountType: 1 },
+        ],
+      }).items,
+    ).toHaveLength(2);
+    expect(
+      parseQueryBody({
+        accounts: [
+          { account: '0a', accountType: 1 },
+          { account: 'a', accountType: 10 },
+        ],
+      }).items,
+    ).toHaveLength(2);
   });
 
   it('drops repeated tokens (both forms), keeping the first position', () => {
@@ -168,7 +182,7 @@ describe('parseQueryBody: 400 for every malformed body', () => {
     expect(rejectBody({ operator_type: operatorType, account_list: [{ account: 'a' }], token_list: ['t'] })).toMatch(/operator_type/);
   });
 
-  it('operator_type with the other type\'s list', () => {
+  it("operator_type with the other type's list", () => {
     const m1 = rejectBody({ operator_type: 1, token_list: ['t'] });
     expect(m1).toMatch(/account_list/);
     expect(m1).toMatch(/unknown field "token_list"/);

@@ -13,7 +13,9 @@ export interface TpnsCredentials {
  * 64-character hex string, not of the raw digest — the detail most clients get wrong.
  */
 export const signRequest = (secretKey: string, timestamp: string, accessId: string, body: string): string => {
-  const hex = createHmac('sha256', secretKey).update(timestamp + accessId + body).digest('hex');
+  const hex = createHmac('sha256', secretKey)
+    .update(timestamp + accessId + body)
+    .digest('hex');
   return Buffer.from(hex).toString('base64');
 };
 

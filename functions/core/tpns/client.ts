@@ -1,5 +1,5 @@
 import { TpnsCallError } from '../problems.ts';
-import { authHeaders, type AuthScheme, type TpnsCredentials } from './auth.ts';
+import { type AuthScheme, authHeaders, type TpnsCredentials } from './auth.ts';
 import { describeCode, failureKindOf, TPNS_CODE } from './codes.ts';
 import { baseUrlFor, QUERY_PATH, type Region } from './regions.ts';
 import { Agent, type Dispatcher } from './undici.ts';
@@ -112,12 +112,7 @@ const callFailureDetail = (retCode: number, region: Region): string => {
 };
 
 /** Both documented shapes: with or without account_type/timestamp, sibling list null or absent. */
-export const parseQueryResponse = (
-  statusCode: number,
-  text: string,
-  itemCount: number,
-  region: Region,
-): TpnsQueryResponse => {
+export const parseQueryResponse = (statusCode: number, text: string, itemCount: number, region: Region): TpnsQueryResponse => {
   let parsed: Record<string, unknown> | undefined;
   try {
     const value: unknown = JSON.parse(text);
@@ -170,6 +165,4 @@ const parseResultCodes = (result: unknown, itemCount: number): number[] | undefi
 
 /** Keeps only entries that carry their key as a string; a null or absent list is empty. */
 const listOf = (value: unknown, key: string): object[] =>
-  Array.isArray(value)
-    ? value.filter((entry) => entry !== null && typeof entry === 'object' && typeof entry[key] === 'string')
-    : [];
+  Array.isArray(value) ? value.filter((entry) => entry !== null && typeof entry === 'object' && typeof entry[key] === 'string') : [];

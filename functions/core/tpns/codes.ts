@@ -95,5 +95,4 @@ export const failureKindOf = (retCode: number): FailureKind => {
 };
 
 /** Failures worth another attempt as they are (after a backoff). */
-export const isTransient = (kind: FailureKind): boolean =>
-  kind === 'rate_limited' || kind === 'upstream_error' || kind === 'unavailable';
+export const isTransient = (kind: FailureKind): boolean => kind === 'rate_limited' || kind === 'upstream_error' || kind === 'unavailable';

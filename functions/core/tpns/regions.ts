@@ -13,8 +13,7 @@ export const REGIONS = Object.keys(ACCESS_POINTS) as Region[];
 
 export const QUERY_PATH = '/v3/device/account/query';
 
-export const isRegion = (value: unknown): value is Region =>
-  typeof value === 'string' && Object.hasOwn(ACCESS_POINTS, value);
+export const isRegion = (value: unknown): value is Region => typeof value === 'string' && Object.hasOwn(ACCESS_POINTS, value);
 
 /**
  * Base URL for a region; `endpointOverride` (TPNS_ENDPOINT) replaces the host, so a sandbox
