@@ -8,9 +8,10 @@
  * 5. Peak RSS while this fresh container serves its first 10,000-account query, and after all of them.
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { FUNCTION_TIMEOUTS_MS } from '../functions/contract.ts';
 import { queryAccountBindings, type TpnsQueryRequest } from '../functions/core/tpns/client.ts';
 import { handler } from '../functions/http.ts';
-import { FUNCTION_TIMEOUTS_MS, lambdaContext } from '../local/lambda-context.ts';
+import { lambdaContext } from '../local/lambda-context.ts';
 import { SANDBOX_APPS } from '../local/sandbox/seed-data.ts';
 import type { SandboxStats } from '../local/sandbox/tpns.ts';
 import { accountNames, fail, LARGE_QUERY, percentile, queryEvent, report, sandboxControl } from './support.ts';

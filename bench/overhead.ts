@@ -8,11 +8,12 @@
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { request } from 'undici';
+import { FUNCTION_TIMEOUTS_MS } from '../functions/contract.ts';
 import { authHeaders } from '../functions/core/tpns/auth.ts';
 import { tpnsAgent } from '../functions/core/tpns/client.ts';
 import { baseUrlFor, QUERY_PATH } from '../functions/core/tpns/regions.ts';
 import { handler } from '../functions/http.ts';
-import { FUNCTION_TIMEOUTS_MS, lambdaContext } from '../local/lambda-context.ts';
+import { lambdaContext } from '../local/lambda-context.ts';
 import { SANDBOX_APPS } from '../local/sandbox/seed-data.ts';
 import { fail, percentile, queryEvent, report } from './support.ts';
 

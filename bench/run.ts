@@ -13,6 +13,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { FUNCTION_TIMEOUTS_MS, METRICS_NAMESPACE, SERVICE_NAME } from '../functions/contract.ts';
 import { esbuildBuildOptions } from '../infra/bundling.ts';
 import { TPNS_BINDINGS_DEFAULTS } from '../infra/tpns-bindings.ts';
 import { startLocalEnvironment } from '../local/environment.ts';
@@ -41,8 +42,8 @@ const childEnv: NodeJS.ProcessEnv = {
   // As infra/tpns-bindings.ts sets them (metrics and INFO logs on; stdout goes to /dev/null here).
   TPNS_MAX_BATCH: String(maxBatch),
   TPNS_CONCURRENCY: String(concurrency),
-  POWERTOOLS_SERVICE_NAME: 'tpns-bindings',
-  POWERTOOLS_METRICS_NAMESPACE: 'TpnsBindings',
+  POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+  POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
   POWERTOOLS_LOG_LEVEL: logLevel,
   // NODE_OPTIONS stays unset, as deployed by default (the construct's sourceMapStackTraces prop).
   BENCH_SANDBOX_URL: local.tpns.url,
@@ -91,7 +92,7 @@ try {
   await writeFile(eventFile, JSON.stringify(queryEvent({ accounts: ['account1'] })));
   const bundleKb = (await stat(bundle)).size / 1024;
 
-  const coldStartArgs = [here('./cold-start.mjs'), bundle, contextModule, eventFile];
+  const coldStartArgs = [here('./cold-start.mjs'), bundle, contextModule, eventFile, String(FUNCTION_TIMEOUTS_MS.http)];
   await runChild(coldStartArgs); // fills the OS file cache; not counted
   const cold: { total: number; node: number; importMs: number; firstRequest: number }[] = [];
   const bareNode: number[] = [];

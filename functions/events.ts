@@ -4,6 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
+import { METRICS } from './contract.ts';
 import { readConfig } from './core/config.ts';
 import { type CredentialsContext, tpnsCredentials } from './core/credentials.ts';
 import { putEntries } from './core/publish.ts';
@@ -18,16 +19,6 @@ import { logger, metrics } from './observability.ts';
  * attempts × requestTimeout). No client waits on this function, so there is no other cap.
  */
 export const PUBLISH_MARGIN_MS = 10_000;
-
-/** The metric names this handler emits, besides the query's (core/query.ts). */
-export const EVENTS_METRICS = {
-  /** Result events (Resolved parts or Failed) accepted by PutEvents. */
-  published: 'EventsPublished',
-  /** PutEvents calls that re-sent refused entries. */
-  putEventsRetries: 'PutEventsRetries',
-  /** Queries answered with a Failed event. */
-  failed: 'QueriesFailed',
-} as const;
 
 /**
  * The SDK's defaults wait on a silent endpoint forever (0 = no timeout), and its requestTimeout
@@ -67,8 +58,8 @@ const deliver = async (correlationId: string, entries: PutEventsRequestEntry[]):
     eventBridge,
     entries.map((entry) => ({ ...entry, EventBusName: eventBusName })),
   );
-  metrics.addMetric(EVENTS_METRICS.published, MetricUnit.Count, entries.length);
-  if (retries > 0) metrics.addMetric(EVENTS_METRICS.putEventsRetries, MetricUnit.Count, retries);
+  metrics.addMetric(METRICS.eventsPublished, MetricUnit.Count, entries.length);
+  if (retries > 0) metrics.addMetric(METRICS.putEventsRetries, MetricUnit.Count, retries);
   logger.info('published', { detailType, entries: entries.length, calls, retries });
   return { published: true, eventBusName, correlationId, detailType, entries: entries.length, calls };
 };
@@ -100,7 +91,7 @@ const publishFailures: MiddlewareObj<Event, EventsOutcome, Error, CredentialsCon
       return;
     }
     logger.info('query failed for good; publishing the failure', { status: error.status, detail: error.message });
-    metrics.addMetric(EVENTS_METRICS.failed, MetricUnit.Count, 1);
+    metrics.addMetric(METRICS.queriesFailed, MetricUnit.Count, 1);
     const correlationId = correlationIdOf(event, context.awsRequestId);
     request.response = await deliver(correlationId, [failedEntry(correlationId, error, context.awsRequestId)]);
   },

@@ -5,6 +5,7 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import httpRouterHandler, { type Route } from '@middy/http-router';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import { API_GATEWAY_TIMEOUT_MS, HTTP_ROUTES, METRICS } from './contract.ts';
 import { readConfig } from './core/config.ts';
 import { type CredentialsContext, tpnsCredentials } from './core/credentials.ts';
 import { itemsOf, type QueryResult } from './core/normalize.ts';
@@ -13,8 +14,6 @@ import { runQuery } from './core/query.ts';
 import { parseAccountPath, parseQueryBody, parseTokenPath, type Query } from './core/request.ts';
 import { logger, metrics } from './observability.ts';
 
-/** API Gateway cuts an integration off at 30 s; answer before it does, whatever the function timeout. */
-export const API_GATEWAY_TIMEOUT_MS = 30_000;
 /** Time kept back from the deadline to serialise and return the answer. */
 export const DEADLINE_MARGIN_MS = 1_000;
 /**
@@ -86,17 +85,12 @@ const singleItem = (result: QueryResult): Result => {
 };
 
 const ROUTES = [
-  { method: 'POST', path: '/v1/bindings/query', handler: middy<Event, Result>().use(httpJsonBodyParser()).handler(queryRoute) },
+  { ...HTTP_ROUTES.query, handler: middy<Event, Result>().use(httpJsonBodyParser()).handler(queryRoute) },
   {
-    method: 'GET',
-    path: '/v1/accounts/{account}/tokens',
+    ...HTTP_ROUTES.tokensOfAccount,
     handler: route((event) => parseAccountPath(event.pathParameters?.account, event.queryStringParameters?.accountType), singleItem),
   },
-  {
-    method: 'GET',
-    path: '/v1/tokens/{token}/accounts',
-    handler: route((event) => parseTokenPath(event.pathParameters?.token), singleItem),
-  },
+  { ...HTTP_ROUTES.accountsOfToken, handler: route((event) => parseTokenPath(event.pathParameters?.token), singleItem) },
 ] as const;
 
 const routePatterns = ROUTES.map(({ method, path }) => ({
@@ -115,7 +109,7 @@ const problemDetails = (): MiddlewareObj<Event, Result> => ({
   onError: (request) => {
     const problem = toProblemError(request.error);
     // One count per problem status class; it also spares a rejected request Powertools' "no metrics" warning.
-    metrics.addMetric(problem.status >= 500 ? 'ServerErrors' : 'ClientErrors', MetricUnit.Count, 1);
+    metrics.addMetric(problem.status >= 500 ? METRICS.serverErrors : METRICS.clientErrors, MetricUnit.Count, 1);
     if (problem.status >= 500) logger.error('request failed', { status: problem.status, error: request.error ?? undefined });
     // Type, not detail: a 404's detail names the account or token, which logs should not collect.
     else logger.info('request rejected', { status: problem.status, type: problem.slug });

@@ -30,19 +30,20 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { CONFIG_DEFAULTS, CONFIG_LIMITS } from '../functions/core/config.ts';
-import { QUERY_DETAIL_TYPE, RESULT_SOURCE } from '../functions/core/query-events.ts';
+import {
+  CONFIG_DEFAULTS,
+  CONFIG_LIMITS,
+  FUNCTION_TIMEOUTS_MS,
+  HTTP_ROUTES,
+  METRICS_NAMESPACE,
+  QUERY_DETAIL_TYPE,
+  RESULT_SOURCE,
+  SERVICE_NAME,
+} from '../functions/contract.ts';
 import { nodejsFunctionBundling } from './bundling.ts';
 
-// The event contract lives with the handlers (a side-effect-free module); re-exported for consumers' rules.
-export { FAILED_DETAIL_TYPE, QUERY_DETAIL_TYPE, RESOLVED_DETAIL_TYPE, RESULT_SOURCE } from '../functions/core/query-events.ts';
-
-/** The routes the HTTP function serves (it answers anything else itself: 404/405 problem+json). */
-export const HTTP_ROUTES = [
-  { method: apigwv2.HttpMethod.POST, path: '/v1/bindings/query' },
-  { method: apigwv2.HttpMethod.GET, path: '/v1/accounts/{account}/tokens' },
-  { method: apigwv2.HttpMethod.GET, path: '/v1/tokens/{token}/accounts' },
-] as const;
+// The event contract (functions/contract.ts), re-exported for the rules of apps that import the construct.
+export { FAILED_DETAIL_TYPE, QUERY_DETAIL_TYPE, RESOLVED_DETAIL_TYPE, RESULT_SOURCE } from '../functions/contract.ts';
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
@@ -60,22 +61,9 @@ export const TPNS_BINDINGS_DEFAULTS = {
   logRetention: logs.RetentionDays.ONE_MONTH,
   logLevel: 'INFO' as LogLevel,
   sourceMapStackTraces: false,
-  /**
-   * HTTP function timeout. API Gateway HTTP APIs give an integration at most 30 s;
-   * past that the caller gets API Gateway's bare 503 and the function keeps running
-   * unobserved. 25 s leaves 5 s of headroom for cold start and API Gateway overhead.
-   * The handler derives its TPNS deadline from context.getRemainingTimeInMillis()
-   * minus its own safety margin, so it always answers (with a problem+json 504 if
-   * TPNS is too slow) before this timeout, and so before API Gateway gives up.
-   */
-  httpTimeout: Duration.seconds(25),
-  /**
-   * Events function timeout. No client is waiting, so it may take longer than the HTTP
-   * path: a large query is several chunks of maxBatch ids at `concurrency` in flight,
-   * with retries. 60 s bounds the cost of a hung TPNS; the handler's deadline logic
-   * publishes "TPNS Bindings Query Failed" before it.
-   */
-  eventsTimeout: Duration.seconds(60),
+  /** Function timeouts: why these values, in functions/contract.ts. */
+  httpTimeout: Duration.millis(FUNCTION_TIMEOUTS_MS.http),
+  eventsTimeout: Duration.millis(FUNCTION_TIMEOUTS_MS.events),
   /**
    * 512 MB: the work is I/O-bound (HTTPS to TPNS) but Lambda allocates CPU in
    * proportion to memory, and cold start (module init, TLS handshakes, JSON of up to
@@ -234,8 +222,8 @@ export class TpnsBindings extends Construct {
       TPNS_SECRET_ID: secretId,
       TPNS_MAX_BATCH: String(maxBatch),
       TPNS_CONCURRENCY: String(concurrency),
-      POWERTOOLS_SERVICE_NAME: 'tpns-bindings',
-      POWERTOOLS_METRICS_NAMESPACE: 'TpnsBindings',
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       POWERTOOLS_LOG_LEVEL: props.logLevel ?? d.logLevel,
       // Reading the .map at load costs ~25 ms of cold start (README: Performance), so it is opt-in.
       ...((props.sourceMapStackTraces ?? d.sourceMapStackTraces) ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
@@ -356,8 +344,8 @@ export class TpnsBindings extends Construct {
       // No default stage: it cannot have access logs. The stage below replaces it.
       createDefaultStage: false,
     });
-    for (const route of HTTP_ROUTES) {
-      this.httpApi.addRoutes({ path: route.path, methods: [route.method], integration, authorizer: iamAuthorizer });
+    for (const route of Object.values(HTTP_ROUTES)) {
+      this.httpApi.addRoutes({ path: route.path, methods: [apigwv2.HttpMethod[route.method]], integration, authorizer: iamAuthorizer });
     }
     this.stage = new apigwv2.HttpStage(this, 'Stage', {
       httpApi: this.httpApi,

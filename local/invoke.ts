@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
+import { FUNCTION_TIMEOUTS_MS } from '../functions/contract.ts';
 import { startLocalEnvironment } from './environment.ts';
-import { FUNCTION_TIMEOUTS_MS, lambdaContext } from './lambda-context.ts';
+import { lambdaContext } from './lambda-context.ts';
 
 /**
  * `npm run invoke -- <http|events> <event.json>`: one handler call with an event file, as

@@ -1,9 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { FUNCTION_TIMEOUTS_MS } from '../functions/contract.ts';
 import { gatewayError, HTTP_API_LIMITS, toHttpApiEvent, writeHttpApiResult } from './apigateway.ts';
 import { type LocalEnvironment, startLocalEnvironment } from './environment.ts';
-import { FUNCTION_TIMEOUTS_MS, lambdaContext } from './lambda-context.ts';
+import { lambdaContext } from './lambda-context.ts';
 import type { Binding } from './sandbox/seed-data.ts';
 
 export interface LocalApi {

@@ -1,17 +1,5 @@
 import * as z from 'zod/mini';
-
-/** Defaults an operator can override per deployment (README: Configuration). */
-export const CONFIG_DEFAULTS = {
-  /** TPNS documents no per-call maximum; 100 keeps each call small and a refusal cheap. */
-  maxBatch: 100,
-  concurrency: 8,
-} as const;
-
-/** The accepted ranges; infra checks the same at synth so a bad value never reaches a deploy. */
-export const CONFIG_LIMITS = {
-  maxBatch: { min: 1, max: 10_000 },
-  concurrency: { min: 1, max: 64 },
-} as const;
+import { CONFIG_DEFAULTS, CONFIG_LIMITS } from '../contract.ts';
 
 export interface Config {
   /** Secrets Manager secret (name or ARN) holding {"accessId","secretKey","region"?,"auth"?}. */

@@ -3,6 +3,7 @@ import type { MiddlewareObj, Request } from '@middy/core';
 import secretsManager from '@middy/secrets-manager';
 import { clearCache, getInternal } from '@middy/util';
 import type { Context } from 'aws-lambda';
+import { METRICS } from '../contract.ts';
 import { metrics } from '../observability.ts';
 import { CredentialsError } from './problems.ts';
 import type { AuthScheme, TpnsCredentials } from './tpns/auth.ts';
@@ -97,7 +98,7 @@ export const tpnsCredentials = (secretId: string): MiddlewareObj<unknown, unknow
       refreshing ??= (async () => {
         clearCache([CACHE_KEY]);
         await fetchSecret.before!(request as Parameters<NonNullable<typeof fetchSecret.before>>[0]);
-        metrics.addMetric('SecretRefreshes', MetricUnit.Count, 1);
+        metrics.addMetric(METRICS.secretRefreshes, MetricUnit.Count, 1);
         latest = await resolve(request);
         return latest;
       })().finally(() => {

@@ -1,15 +1,10 @@
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { FAILED_DETAIL_TYPE, QUERY_DETAIL_TYPE, REQUEST_LIMITS, RESOLVED_DETAIL_TYPE, RESULT_SOURCE } from '../contract.ts';
 import { itemsOf, type QueryResult } from './normalize.ts';
 import { InvalidRequestError, type ProblemError, TpnsCallError } from './problems.ts';
 import { splitIntoEntries } from './publish.ts';
-import { parseQueryBody, type Query, REQUEST_LIMITS } from './request.ts';
+import { parseQueryBody, type Query } from './request.ts';
 import type { FailureKind } from './tpns/codes.ts';
-
-/** The EventBridge contract (README: Events): the query event in, the result events out. */
-export const QUERY_DETAIL_TYPE = 'TPNS Bindings Query Requested';
-export const RESULT_SOURCE = 'tpns.bindings';
-export const RESOLVED_DETAIL_TYPE = 'TPNS Bindings Resolved';
-export const FAILED_DETAIL_TYPE = 'TPNS Bindings Query Failed';
 
 /** A Failed event's `detail` text stops here: an unknown field's name can be nearly as long as the event. */
 export const MAX_FAILURE_DETAIL_CHARS = 1_000;

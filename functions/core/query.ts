@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { METRICS } from '../contract.ts';
 import { logger, metrics } from '../observability.ts';
 import { backoffDelayMs } from './backoff.ts';
 import type { Config } from './config.ts';
@@ -27,18 +28,6 @@ export const RETRY_DEFAULTS = {
   maxDelayMs: 1_000,
   /** No call starts with less time than this before the deadline. */
   minCallMs: 100,
-} as const;
-
-/** The metric names this module emits (CloudWatch namespace and service come from observability.ts). */
-export const QUERY_METRICS = {
-  /** Each TPNS call attempt, ms. */
-  callLatency: 'TpnsCallLatency',
-  /** TPNS calls a request needed, halved chunks included, retries not. */
-  chunksPerRequest: 'ChunksPerRequest',
-  /** Retried calls, with a `reason` dimension (the failure kind). */
-  retries: 'TpnsRetries',
-  /** Items answered per status, one name per status of the API contract. */
-  items: { ok: 'ItemsOk', not_found: 'ItemsNotFound', invalid: 'ItemsInvalid', error: 'ItemsError' },
 } as const;
 
 export interface QueryOptions {
@@ -163,7 +152,7 @@ class QueryRun {
         logger.warn('retrying a TPNS call', { reason: error.kind, tpnsCode: error.code, retry });
         await sleep(delay);
       } finally {
-        metrics.addMetric(QUERY_METRICS.callLatency, MetricUnit.Milliseconds, performance.now() - started);
+        metrics.addMetric(METRICS.callLatency, MetricUnit.Milliseconds, performance.now() - started);
       }
     }
   }
@@ -199,7 +188,7 @@ class QueryRun {
   /** Retries go out as one metric with a `reason` dimension: one EMF line per reason seen, none on a clean run. */
   publishRetries(): void {
     for (const [reason, count] of this.retries) {
-      metrics.singleMetric().addDimension('reason', reason).addMetric(QUERY_METRICS.retries, MetricUnit.Count, count);
+      metrics.singleMetric().addDimension('reason', reason).addMetric(METRICS.retries, MetricUnit.Count, count);
     }
   }
 }
@@ -283,7 +272,7 @@ export const runQuery = async (query: Query, options: QueryOptions): Promise<Que
     const counts = { ok: 0, not_found: 0, invalid: 0, error: 0 };
     for (const item of results) counts[item.status]++;
     for (const [status, count] of Object.entries(counts) as [keyof typeof counts, number][]) {
-      if (count) metrics.addMetric(QUERY_METRICS.items[status], MetricUnit.Count, count);
+      if (count) metrics.addMetric(METRICS.items[status], MetricUnit.Count, count);
     }
 
     const partial = firstFailure !== undefined;
@@ -293,7 +282,7 @@ export const runQuery = async (query: Query, options: QueryOptions): Promise<Que
       ? { kind: 'accounts', region, partial, accounts: results as AccountTokens[] }
       : { kind: 'tokens', region, partial, tokens: results as TokenAccounts[] };
   } finally {
-    if (calls > 0) metrics.addMetric(QUERY_METRICS.chunksPerRequest, MetricUnit.Count, calls);
+    if (calls > 0) metrics.addMetric(METRICS.chunksPerRequest, MetricUnit.Count, calls);
     run.publishRetries();
   }
 };

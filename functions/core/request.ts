@@ -1,14 +1,8 @@
 // zod/mini: the same validation as classic zod at a fraction of the bundle and cold-start cost.
 import * as z from 'zod/mini';
+import { REQUEST_LIMITS } from '../contract.ts';
 import type { AccountKey } from './normalize.ts';
 import { InvalidRequestError } from './problems.ts';
-
-/** Our own bounds, not Tencent's (it documents none for this call); README lists them. */
-export const REQUEST_LIMITS = {
-  maxItems: 10_000,
-  maxIdLength: 256,
-  maxAccountType: 2_147_483_647,
-} as const;
 
 /** One validated lookup: distinct items, in the order first given. */
 export type Query = { kind: 'accounts'; items: AccountKey[] } | { kind: 'tokens'; items: string[] };

@@ -7,7 +7,6 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FAILED_DETAIL_TYPE, QUERY_DETAIL_TYPE, RESOLVED_DETAIL_TYPE, TPNS_BINDINGS_DEFAULTS } from '../../infra/tpns-bindings.ts';
-import { FUNCTION_TIMEOUTS_MS } from '../../local/lambda-context.ts';
 import type { Synthesized } from './synth.ts';
 import { actionsOf, iamStatements, resourcesOf, statementsFor, synth } from './synth.ts';
 
@@ -58,10 +57,6 @@ describe('functions', () => {
 
   it('events function has a longer, bounded timeout', () => {
     expect(fnProps(eventsFn).Timeout).toBe(60);
-  });
-
-  it('npm start and npm run invoke give the handlers the deployed timeouts (their deadlines derive from them)', () => {
-    expect(FUNCTION_TIMEOUTS_MS).toEqual({ http: fnProps(httpFn).Timeout * 1000, events: fnProps(eventsFn).Timeout * 1000 });
   });
 
   it('log to an explicit log group each, with retention', () => {

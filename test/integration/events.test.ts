@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { clearCache } from '@middy/util';
 import type { Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { FUNCTION_TIMEOUTS_MS } from '../../functions/contract.ts';
 import { TpnsCallError } from '../../functions/core/problems.ts';
 import { EVENTBRIDGE_LIMITS, entrySize, PublishError } from '../../functions/core/publish.ts';
 import { MAX_FAILURE_DETAIL_CHARS } from '../../functions/core/query-events.ts';
 import type { EventsOutcome } from '../../functions/events.ts';
 import { type LocalEnvironment, startLocalEnvironment } from '../../local/environment.ts';
-import { FUNCTION_TIMEOUTS_MS, lambdaContext } from '../../local/lambda-context.ts';
+import { lambdaContext } from '../../local/lambda-context.ts';
 import { type Binding, SANDBOX_APPS, SANDBOX_BINDINGS } from '../../local/sandbox/seed-data.ts';
 import { fixture } from '../unit/_fixtures.ts';
 

@@ -2,8 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import fc from 'fast-check';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FUNCTION_TIMEOUTS_MS } from '../../functions/contract.ts';
 import { toHttpApiEvent } from '../../local/apigateway.ts';
-import { FUNCTION_TIMEOUTS_MS, lambdaContext } from '../../local/lambda-context.ts';
+import { lambdaContext } from '../../local/lambda-context.ts';
 import { SANDBOX_BINDINGS } from '../../local/sandbox/seed-data.ts';
 import { type LocalApi, startLocalApi } from '../../local/server.ts';
 

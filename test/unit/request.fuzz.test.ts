@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { REQUEST_LIMITS } from '../../functions/contract.ts';
 import { InvalidRequestError } from '../../functions/core/problems.ts';
-import { parseAccountPath, parseQueryBody, parseTokenPath, type Query, REQUEST_LIMITS } from '../../functions/core/request.ts';
+import { parseAccountPath, parseQueryBody, parseTokenPath, type Query } from '../../functions/core/request.ts';
 
 /** Fixed by default so CI is reproducible; FC_SEED=<n> explores elsewhere. */
 const SEED = Number(process.env.FC_SEED ?? 9457);

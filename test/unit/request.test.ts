@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { REQUEST_LIMITS } from '../../functions/contract.ts';
 import { InvalidRequestError, ProblemError } from '../../functions/core/problems.ts';
-import { parseAccountPath, parseQueryBody, parseTokenPath, REQUEST_LIMITS } from '../../functions/core/request.ts';
+import { parseAccountPath, parseQueryBody, parseTokenPath } from '../../functions/core/request.ts';
 import { fixture } from './_fixtures.ts';
 
 /** Runs `fn`, expects an InvalidRequestError (400) and returns its message. */

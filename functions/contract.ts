@@ -1,0 +1,85 @@
+/**
+ * The service's contract, in one module without side effects: what the handlers, the CDK construct,
+ * the local tools and the benchmark share, and what callers and operators build on (README).
+ * Change a name here and every part follows; nothing else spells these values.
+ */
+
+// ── HTTP API ──────────────────────────────────────────────────────────────────────────────
+/** The routes the HTTP function serves; it answers any other path itself (404/405 problem+json). */
+export const HTTP_ROUTES = {
+  query: { method: 'POST', path: '/v1/bindings/query' },
+  tokensOfAccount: { method: 'GET', path: '/v1/accounts/{account}/tokens' },
+  accountsOfToken: { method: 'GET', path: '/v1/tokens/{token}/accounts' },
+} as const;
+
+/** API Gateway HTTP APIs cut an integration off at 30 s, whatever the function timeout. */
+export const API_GATEWAY_TIMEOUT_MS = 30_000;
+
+// ── EventBridge ───────────────────────────────────────────────────────────────────────────
+/** The query event in (any source, or the construct's allowedSources)… */
+export const QUERY_DETAIL_TYPE = 'TPNS Bindings Query Requested';
+/** …and the result events out, all from this source. */
+export const RESULT_SOURCE = 'tpns.bindings';
+export const RESOLVED_DETAIL_TYPE = 'TPNS Bindings Resolved';
+export const FAILED_DETAIL_TYPE = 'TPNS Bindings Query Failed';
+
+// ── Functions ─────────────────────────────────────────────────────────────────────────────
+/**
+ * The deployed timeouts; each handler derives its deadline from the time Lambda says is left.
+ * - http: below API Gateway's 30 s, with 5 s for cold start and API Gateway's own overhead; the
+ *   handler answers (a 504 problem if TPNS is too slow) a second before API Gateway would give up.
+ * - events: no client waits, so a large query may take longer (several rounds of chunks, with
+ *   retries); 60 s bounds the cost of a hung TPNS. At its deadline the query is thrown, not
+ *   published as Failed: Lambda's async retries, then the dead-letter queue, take the event.
+ */
+export const FUNCTION_TIMEOUTS_MS = { http: 25_000, events: 60_000 } as const;
+
+/** Powertools' service name (the `service` log key and metric dimension) and the metrics namespace. */
+export const SERVICE_NAME = 'tpns-bindings';
+export const METRICS_NAMESPACE = 'TpnsBindings';
+
+/** Every metric the handlers emit (namespace METRICS_NAMESPACE, dimension `service`). */
+export const METRICS = {
+  /** Each TPNS call attempt, ms. */
+  callLatency: 'TpnsCallLatency',
+  /** TPNS calls a request needed, halved chunks included, retries not. */
+  chunksPerRequest: 'ChunksPerRequest',
+  /** Retried calls, with a `reason` dimension (the failure kind). */
+  retries: 'TpnsRetries',
+  /** Items answered per status, one name per status of the API contract. */
+  items: { ok: 'ItemsOk', not_found: 'ItemsNotFound', invalid: 'ItemsInvalid', error: 'ItemsError' },
+  /** Re-reads of the secret after TPNS refused what it said. */
+  secretRefreshes: 'SecretRefreshes',
+  /** HTTP answers that are problems, by class. */
+  serverErrors: 'ServerErrors',
+  clientErrors: 'ClientErrors',
+  /** Result events (Resolved parts or Failed) accepted by PutEvents. */
+  eventsPublished: 'EventsPublished',
+  /** PutEvents calls that re-sent refused entries. */
+  putEventsRetries: 'PutEventsRetries',
+  /** Queries answered with a Failed event. */
+  queriesFailed: 'QueriesFailed',
+} as const;
+
+// ── Configuration (environment of both functions) ───────────────────────────────────────
+/** Defaults an operator can override per deployment (README: Configuration). */
+export const CONFIG_DEFAULTS = {
+  /** Items per TPNS call (TPNS_MAX_BATCH). TPNS documents no maximum; 100 keeps each call small and a refusal cheap. */
+  maxBatch: 100,
+  /** TPNS calls in flight per invocation (TPNS_CONCURRENCY). */
+  concurrency: 8,
+} as const;
+
+/** The accepted ranges: the handlers refuse to start outside them, and the construct refuses to synth. */
+export const CONFIG_LIMITS = {
+  maxBatch: { min: 1, max: 10_000 },
+  concurrency: { min: 1, max: 64 },
+} as const;
+
+// ── Requests ──────────────────────────────────────────────────────────────────────────────
+/** Our own bounds, not Tencent's (it documents none for this call); README: Limits. */
+export const REQUEST_LIMITS = {
+  maxItems: 10_000,
+  maxIdLength: 256,
+  maxAccountType: 2_147_483_647,
+} as const;
