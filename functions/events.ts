@@ -7,6 +7,7 @@ import type { EventBridgeEvent } from 'aws-lambda';
 import { METRICS } from './contract.ts';
 import { readConfig } from './core/config.ts';
 import { type CredentialsContext, tpnsCredentials } from './core/credentials.ts';
+import { toProblemError } from './core/problems.ts';
 import { putEntries } from './core/publish.ts';
 import { runQuery } from './core/query.ts';
 import { correlationIdOf, failedEntry, isOwnEvent, isPermanentFailure, parseQueryEvent, resolvedEntries } from './core/query-events.ts';
@@ -90,10 +91,12 @@ const publishFailures: MiddlewareObj<Event, EventsOutcome, Error, CredentialsCon
       logger.error('query failed; leaving it to Lambda retries', { error: error ?? undefined });
       return;
     }
-    logger.info('query failed for good; publishing the failure', { status: error.status, detail: error.message });
+    const problem = toProblemError(error);
+    // Type, not detail: an invalid event's detail can quote caller-chosen text (an unknown field's name).
+    logger.info('query failed for good; publishing the failure', { status: problem.status, type: problem.slug });
     metrics.addMetric(METRICS.queriesFailed, MetricUnit.Count, 1);
     const correlationId = correlationIdOf(event, context.awsRequestId);
-    request.response = await deliver(correlationId, [failedEntry(correlationId, error, context.awsRequestId)]);
+    request.response = await deliver(correlationId, [failedEntry(correlationId, problem, context.awsRequestId)]);
   },
 };
 

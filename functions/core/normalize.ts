@@ -1,14 +1,12 @@
 import type { TpnsQueryResponse } from './tpns/client.ts';
 import { type ItemStatus, itemStatus } from './tpns/codes.ts';
+import type { FailureReason } from './tpns/failures.ts';
 import type { Region } from './tpns/regions.ts';
 
 export interface AccountKey {
   account: string;
   accountType: number;
 }
-
-/** Why an item has no answer when TPNS itself gave none (its chunk failed after retries). */
-export type FailureReason = 'timeout' | 'unavailable' | 'rate_limited';
 
 interface ItemOutcome {
   status: ItemStatus;

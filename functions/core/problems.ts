@@ -1,5 +1,4 @@
-import type { FailureKind } from './tpns/codes.ts';
-import type { Region } from './tpns/regions.ts';
+import { FAILURES, TpnsError } from './tpns/failures.ts';
 
 /** RFC 9457 problem details; extension members carry machine-readable context. */
 export interface Problem {
@@ -74,47 +73,25 @@ export class CredentialsError extends ProblemError {
   }
 }
 
-const TPNS_FAILURE_STATUS: Record<FailureKind, { status: number; slug: string; title: string }> = {
-  credentials_rejected: { status: 502, slug: 'tpns-credentials-rejected', title: 'TPNS rejected the credentials' },
-  wrong_access_point: { status: 502, slug: 'tpns-wrong-access-point', title: 'AccessId not in this TPNS access point' },
-  rate_limited: { status: 503, slug: 'tpns-rate-limited', title: 'TPNS is rate limiting this app' },
-  upstream_error: { status: 502, slug: 'tpns-upstream-error', title: 'TPNS failed' },
-  request_rejected: { status: 502, slug: 'tpns-request-rejected', title: 'TPNS rejected the request' },
-  batch_too_large: { status: 502, slug: 'tpns-request-rejected', title: 'TPNS rejected the request' },
-  app_unavailable: { status: 502, slug: 'tpns-app-unavailable', title: 'The TPNS app is not in service' },
-  timeout: { status: 504, slug: 'tpns-timeout', title: 'TPNS did not answer in time' },
-  unavailable: { status: 502, slug: 'tpns-unavailable', title: 'TPNS could not be reached' },
-  bad_response: { status: 502, slug: 'tpns-bad-response', title: 'TPNS answered with an unreadable response' },
+/** A failed TPNS call as the table says to answer it, with where it failed and TPNS's own code. */
+const tpnsProblem = (error: TpnsError): ProblemError => {
+  const { status, slug, title, retryAfterSeconds } = FAILURES[error.kind];
+  return new ProblemError(status, slug, title, error.message, {
+    cause: error,
+    extensions: { region: error.region, ...(error.code === undefined ? {} : { tpnsCode: error.code }) },
+    headers: retryAfterSeconds === undefined ? {} : { 'retry-after': String(retryAfterSeconds) },
+  });
 };
-
-/** A whole TPNS call failed; `kind` drives retries, `status` the HTTP answer. */
-export class TpnsCallError extends ProblemError {
-  readonly kind: FailureKind;
-  readonly code: number | undefined;
-  readonly region: Region;
-
-  constructor(kind: FailureKind, region: Region, detail: string, options: { code?: number; cause?: unknown } = {}) {
-    const { status, slug, title } = TPNS_FAILURE_STATUS[kind];
-    super(status, slug, title, detail, {
-      cause: options.cause,
-      extensions: { region, ...(options.code === undefined ? {} : { tpnsCode: options.code }) },
-      headers: kind === 'rate_limited' ? { 'retry-after': '1' } : {},
-    });
-    this.name = 'TpnsCallError';
-    this.kind = kind;
-    this.code = options.code;
-    this.region = region;
-  }
-}
 
 const INTERNAL_ERROR_DETAIL = 'an unexpected error occurred; the logs hold the details under this request id';
 
 /**
- * Any thrown value → the ProblemError that answers it. Errors from middy's own
- * middlewares are translated; anything unrecognised is a bug and becomes a bare 500.
+ * Any thrown value → the ProblemError that answers it. TPNS failures follow the failure table, errors
+ * from middy's own middlewares are translated; anything unrecognised is a bug and becomes a bare 500.
  */
 export const toProblemError = (error: unknown): ProblemError => {
   if (error instanceof ProblemError) return error;
+  if (error instanceof TpnsError) return tpnsProblem(error);
   const { statusCode, message, name, cause } = (error ?? {}) as {
     statusCode?: number;
     message?: string;

@@ -1,22 +1,13 @@
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { FAILED_DETAIL_TYPE, QUERY_DETAIL_TYPE, REQUEST_LIMITS, RESOLVED_DETAIL_TYPE, RESULT_SOURCE } from '../contract.ts';
 import { itemsOf, type QueryResult } from './normalize.ts';
-import { InvalidRequestError, type ProblemError, TpnsCallError } from './problems.ts';
+import { InvalidRequestError, type ProblemError } from './problems.ts';
 import { splitIntoEntries } from './publish.ts';
 import { parseQueryBody, type Query } from './request.ts';
-import type { FailureKind } from './tpns/codes.ts';
+import { FAILURES, TpnsError } from './tpns/failures.ts';
 
 /** A Failed event's `detail` text stops here: an unknown field's name can be nearly as long as the event. */
 export const MAX_FAILURE_DETAIL_CHARS = 1_000;
-
-/** TPNS answers that another attempt with the same key and access point would get again. */
-const PERMANENT_TPNS_FAILURES: ReadonlySet<FailureKind> = new Set([
-  'credentials_rejected',
-  'wrong_access_point',
-  'app_unavailable',
-  'request_rejected',
-  'batch_too_large',
-]);
 
 const isCorrelationId = (value: unknown): value is string =>
   typeof value === 'string' && value.length > 0 && value.length <= REQUEST_LIMITS.maxIdLength;
@@ -49,8 +40,8 @@ export const parseQueryEvent = (event: unknown): Query => {
 export const isOwnEvent = (event: unknown): boolean => (event as { source?: unknown } | null)?.source === RESULT_SOURCE;
 
 /** Failures a retry cannot fix: the caller hears about them in a Failed event; everything else is thrown. */
-export const isPermanentFailure = (error: unknown): error is ProblemError =>
-  error instanceof InvalidRequestError || (error instanceof TpnsCallError && PERMANENT_TPNS_FAILURES.has(error.kind));
+export const isPermanentFailure = (error: unknown): error is InvalidRequestError | TpnsError =>
+  error instanceof InvalidRequestError || (error instanceof TpnsError && FAILURES[error.kind].permanent);
 
 /**
  * "TPNS Bindings Resolved": the HTTP API's answer plus `correlationId`, `part` and `parts`. A result

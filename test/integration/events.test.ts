@@ -3,9 +3,9 @@ import { clearCache } from '@middy/util';
 import type { Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FUNCTION_TIMEOUTS_MS } from '../../functions/contract.ts';
-import { TpnsCallError } from '../../functions/core/problems.ts';
 import { EVENTBRIDGE_LIMITS, entrySize, PublishError } from '../../functions/core/publish.ts';
 import { MAX_FAILURE_DETAIL_CHARS } from '../../functions/core/query-events.ts';
+import { TpnsError } from '../../functions/core/tpns/failures.ts';
 import type { EventsOutcome } from '../../functions/events.ts';
 import { type LocalEnvironment, startLocalEnvironment } from '../../local/environment.ts';
 import { lambdaContext } from '../../local/lambda-context.ts';
@@ -309,8 +309,8 @@ describe('failures a retry may fix are thrown (Lambda retries, then the dead-let
     environment.tpns.configure({ faultRate: 1 });
     try {
       const error = await handler(envelope({ accounts: ['account1'] }), context()).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(TpnsCallError);
-      expect(['unavailable', 'upstream_error', 'rate_limited']).toContain((error as TpnsCallError).kind);
+      expect(error).toBeInstanceOf(TpnsError);
+      expect(['unavailable', 'upstream_error', 'rate_limited']).toContain((error as TpnsError).kind);
     } finally {
       environment.tpns.configure({ faultRate: 0 });
     }
@@ -320,8 +320,8 @@ describe('failures a retry may fix are thrown (Lambda retries, then the dead-let
 
   it('the deadline keeps a margin for publishing: too little time left → a timeout thrown before any TPNS call', async () => {
     const error = await handler(envelope({ accounts: ['account1'] }), context(publishMarginMs + 50)).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(TpnsCallError);
-    expect((error as TpnsCallError).kind).toBe('timeout');
+    expect(error).toBeInstanceOf(TpnsError);
+    expect((error as TpnsError).kind).toBe('timeout');
     expect(environment.tpns.stats.calls).toBe(0);
     expect(environment.aws.putEventsCalls).toEqual([]);
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REQUEST_LIMITS } from '../../functions/contract.ts';
-import { RETRY_DEFAULTS } from '../../functions/core/query.ts';
+import { RETRY_DEFAULTS } from '../../functions/core/query/retry.ts';
 import { TPNS_CODE } from '../../functions/core/tpns/codes.ts';
 import { type AwsStandIn, startAwsStandIn } from '../../local/sandbox/aws.ts';
 import { SANDBOX_APPS } from '../../local/sandbox/seed-data.ts';

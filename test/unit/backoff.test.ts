@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backoffDelayMs } from '../../functions/core/backoff.ts';
-import { RETRY_DEFAULTS } from '../../functions/core/query.ts';
+import { RETRY_DEFAULTS } from '../../functions/core/query/retry.ts';
 
 describe('TPNS call backoff: exponential with full jitter and a cap', () => {
   const { baseDelayMs, maxDelayMs, maxRetries } = RETRY_DEFAULTS;

@@ -1,6 +1,6 @@
 import { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TpnsCallError } from '../../functions/core/problems.ts';
+import { toProblemError } from '../../functions/core/problems.ts';
 import { signRequest } from '../../functions/core/tpns/auth.ts';
 import {
   CLIENT_DEFAULTS,
@@ -9,7 +9,7 @@ import {
   type TpnsQueryRequest,
   type TpnsTarget,
 } from '../../functions/core/tpns/client.ts';
-import type { FailureKind } from '../../functions/core/tpns/codes.ts';
+import { type FailureKind, TpnsError } from '../../functions/core/tpns/failures.ts';
 import {
   ACCESS_POINTS,
   baseUrlFor,
@@ -58,19 +58,25 @@ const lastCall = () => {
   return call;
 };
 
-/** Runs the call and returns the TpnsCallError it must throw. */
-const failure = async (promise: Promise<unknown>): Promise<TpnsCallError> => {
+/** Runs the call and returns the TpnsError it must throw. */
+const failure = async (promise: Promise<unknown>): Promise<TpnsError> => {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(error).toBeInstanceOf(TpnsCallError);
-  return error as TpnsCallError;
+  expect(error).toBeInstanceOf(TpnsError);
+  return error as TpnsError;
 };
 
-const expectNoSecret = (error: TpnsCallError) => {
+const expectNoSecret = (error: TpnsError) => {
   const basic = Buffer.from(`${ACCESS_ID}:${SECRET_KEY}`).toString('base64');
-  for (const text of [error.message, String(error), error.stack ?? '', JSON.stringify(error.toProblem()), JSON.stringify(error.headers)]) {
+  for (const text of [
+    error.message,
+    String(error),
+    error.stack ?? '',
+    JSON.stringify(toProblemError(error).toProblem()),
+    JSON.stringify(toProblemError(error).headers),
+  ]) {
     expect(text).not.toContain(SECRET_KEY);
     expect(text).not.toContain(basic);
   }
@@ -197,7 +203,7 @@ describe('queryAccountBindings: answers', () => {
   });
 });
 
-describe('queryAccountBindings: failures → TpnsCallError.kind', () => {
+describe('queryAccountBindings: failures → TpnsError.kind', () => {
   it.each<[number, FailureKind]>([
     [1008003, 'credentials_rejected'],
     [1008035, 'wrong_access_point'],
@@ -221,14 +227,16 @@ describe('queryAccountBindings: failures → TpnsCallError.kind', () => {
 
   it('1008003: the problem says in words that the credentials were rejected', async () => {
     intercept().reply(200, { retCode: 1008003, errMsg: 'auth failed' });
-    const problem = (await failure(queryAccountBindings(target(), tokensBody, { dispatcher: agent }))).toProblem();
+    const problem = toProblemError(await failure(queryAccountBindings(target(), tokensBody, { dispatcher: agent }))).toProblem();
     expect(problem).toMatchObject({ status: 502, tpnsCode: 1008003, region: 'guangzhou' });
     expect(`${problem.title} ${problem.detail}`).toMatch(/credentials.*rejected|rejected.*credentials/i);
   });
 
   it('1008035: the problem detail says the AccessId does not belong to the <region> access point (issue 2)', async () => {
     intercept('https://api.tpns.sh.tencent.com').reply(200, { retCode: 1008035, errMsg: 'access id error' });
-    const problem = (await failure(queryAccountBindings(target({ region: 'shanghai' }), tokensBody, { dispatcher: agent }))).toProblem();
+    const problem = toProblemError(
+      await failure(queryAccountBindings(target({ region: 'shanghai' }), tokensBody, { dispatcher: agent })),
+    ).toProblem();
     expect(problem).toMatchObject({ status: 502, tpnsCode: 1008035, region: 'shanghai' });
     // the human sentence itself must name the access point, not only the `region` member
     expect(problem.detail).toContain('shanghai');
@@ -332,7 +340,7 @@ describe('queryAccountBindings: failures → TpnsCallError.kind', () => {
     const error = await failure(queryAccountBindings(target(), tokensBody, { dispatcher: agent, timeoutMs: 25 }));
     expect(error.kind).toBe('timeout');
     expect(error.message).toContain('25 ms');
-    expect(error.toProblem().status).toBe(504);
+    expect(toProblemError(error).toProblem().status).toBe(504);
     expectNoSecret(error);
   });
 
@@ -343,12 +351,12 @@ describe('queryAccountBindings: failures → TpnsCallError.kind', () => {
     }
   });
 
-  it('an endpoint that is not a parseable URL still fails as a TpnsCallError (the documented contract), not a raw TypeError', async () => {
+  it('an endpoint that is not a parseable URL still fails as a TpnsError (the documented contract), not a raw TypeError', async () => {
     const error = await queryAccountBindings(target({ endpoint: 'http://exa mple.com' }), tokensBody, { dispatcher: agent }).then(
       () => undefined,
       (e: unknown) => e,
     );
-    expect(error).toBeInstanceOf(TpnsCallError);
+    expect(error).toBeInstanceOf(TpnsError);
   });
 
   it('no failure leaks the SecretKey with Basic auth either', async () => {
@@ -380,7 +388,7 @@ describe('parseQueryResponse', () => {
   });
 
   it('a 3xx is not a success', () => {
-    expect(() => parseQueryResponse(302, '', 1, 'guangzhou')).toThrow(TpnsCallError);
+    expect(() => parseQueryResponse(302, '', 1, 'guangzhou')).toThrow(TpnsError);
   });
 
   it('keeps large per-item codes exactly', () => {

@@ -8,10 +8,9 @@ import {
   MethodNotAllowedError,
   NotFoundError,
   ProblemError,
-  TpnsCallError,
   toProblemError,
 } from '../../functions/core/problems.ts';
-import type { FailureKind } from '../../functions/core/tpns/codes.ts';
+import { FAILURES, type FailureKind, TpnsError } from '../../functions/core/tpns/failures.ts';
 
 /** The error @middy/http-json-body-parser really throws for this event. */
 const bodyParserError = async (headers: Record<string, string>, body: string | undefined, isBase64Encoded = false): Promise<unknown> => {
@@ -79,7 +78,6 @@ describe('toProblemError: other errors', () => {
       new NotFoundError('no such token', { token: 't' }),
       new MethodNotAllowedError('DELETE', '/v1/bindings/query', ['POST']),
       new CredentialsError('secret missing'),
-      new TpnsCallError('timeout', 'guangzhou', 'slow'),
     ];
     for (const error of errors) expect(toProblemError(error)).toBe(error);
   });
@@ -141,63 +139,49 @@ describe('toProblemError: other errors', () => {
   });
 });
 
-describe('TpnsCallError → problem', () => {
-  it.each<[FailureKind, number, string]>([
-    ['credentials_rejected', 502, 'tpns-credentials-rejected'],
-    ['wrong_access_point', 502, 'tpns-wrong-access-point'],
-    ['rate_limited', 503, 'tpns-rate-limited'],
-    ['upstream_error', 502, 'tpns-upstream-error'],
-    ['request_rejected', 502, 'tpns-request-rejected'],
-    ['batch_too_large', 502, 'tpns-request-rejected'],
-    ['app_unavailable', 502, 'tpns-app-unavailable'],
-    ['timeout', 504, 'tpns-timeout'],
-    ['unavailable', 502, 'tpns-unavailable'],
-    ['bad_response', 502, 'tpns-bad-response'],
-  ])('%s → %i (%s)', (kind, status, slug) => {
-    const error = new TpnsCallError(kind, 'singapore', 'what happened', { code: 1008004 });
-    expect(error.status).toBe(status);
-    expect(error.kind).toBe(kind);
-    const problem = error.toProblem();
-    expect(problem).toEqual({
+describe('TpnsError → problem, as the failure table says', () => {
+  const problemOf = (error: TpnsError) => toProblemError(error);
+
+  it.each(Object.keys(FAILURES) as FailureKind[])('%s', (kind) => {
+    const { status, slug, title } = FAILURES[kind];
+    const problem = problemOf(new TpnsError(kind, 'singapore', 'what happened', { code: 1008004 }));
+    expect(problem.status).toBe(status);
+    expect(problem.toProblem()).toEqual({
       type: `urn:tpns-bindings:problem:${slug}`,
-      title: expect.any(String),
+      title,
       status,
       detail: 'what happened',
       region: 'singapore',
       tpnsCode: 1008004,
     });
-    expect(problem.title.length).toBeGreaterThan(0);
   });
 
-  it('a retCode failure carries tpnsCode and region', () => {
-    expect(new TpnsCallError('credentials_rejected', 'shanghai', 'TPNS answered 1008003', { code: 1008003 }).toProblem()).toMatchObject({
-      status: 502,
-      tpnsCode: 1008003,
-      region: 'shanghai',
-    });
-    expect(new TpnsCallError('wrong_access_point', 'hongkong', 'x', { code: 1008035 }).toProblem()).toMatchObject({
-      status: 502,
-      tpnsCode: 1008035,
-      region: 'hongkong',
-    });
+  it('the statuses callers act on: rate limiting 503, a TPNS timeout 504, a refused key 502', () => {
+    expect(problemOf(new TpnsError('rate_limited', 'guangzhou', 'x')).status).toBe(503);
+    expect(problemOf(new TpnsError('timeout', 'guangzhou', 'x')).status).toBe(504);
+    expect(problemOf(new TpnsError('credentials_rejected', 'guangzhou', 'x')).status).toBe(502);
   });
 
   it('a transport failure has a region but no tpnsCode', () => {
-    const problem = new TpnsCallError('timeout', 'guangzhou', 'slow').toProblem();
+    const problem = problemOf(new TpnsError('timeout', 'guangzhou', 'slow')).toProblem();
     expect(problem).toMatchObject({ status: 504, region: 'guangzhou' });
     expect(problem).not.toHaveProperty('tpnsCode');
   });
 
   it('rate limiting asks the caller to retry after a second; nothing else sets retry-after', () => {
-    expect(new TpnsCallError('rate_limited', 'guangzhou', 'x').headers).toEqual({ 'retry-after': '1' });
-    expect(new TpnsCallError('upstream_error', 'guangzhou', 'x').headers).toEqual({});
+    expect(problemOf(new TpnsError('rate_limited', 'guangzhou', 'x')).headers).toEqual({ 'retry-after': '1' });
+    const others = (Object.keys(FAILURES) as FailureKind[]).filter((kind) => kind !== 'rate_limited');
+    expect(others.length).toBeGreaterThan(0);
+    for (const kind of others) expect(problemOf(new TpnsError(kind, 'guangzhou', 'x')).headers).toEqual({});
   });
 
-  it('keeps the cause off the problem body', () => {
+  it('keeps the cause off the problem body, and on the error for the logs', () => {
     const cause = new Error('connect ECONNREFUSED with key hunter2');
-    const error = new TpnsCallError('unavailable', 'guangzhou', 'could not reach TPNS', { cause });
+    const error = new TpnsError('unavailable', 'guangzhou', 'could not reach TPNS', { cause });
+    const problem = problemOf(error);
+    expect(problem.cause).toBe(error);
     expect(error.cause).toBe(cause);
-    expect(JSON.stringify(error.toProblem())).not.toContain('hunter2');
+    expect(JSON.stringify(problem.toProblem())).not.toContain('hunter2');
   });
 });
 

@@ -1,6 +1,6 @@
-import { TpnsCallError } from '../problems.ts';
 import { type AuthScheme, authHeaders, type TpnsCredentials } from './auth.ts';
-import { describeCode, failureKindOf, TPNS_CODE } from './codes.ts';
+import { describeCode, TPNS_CODE } from './codes.ts';
+import { failureKindOf, TpnsError } from './failures.ts';
 import { baseUrlFor, QUERY_PATH, type Region } from './regions.ts';
 import { Agent, type Dispatcher } from './undici.ts';
 
@@ -57,7 +57,7 @@ export interface CallOptions {
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
-/** One `/v3/device/account/query` call. Throws TpnsCallError for anything but a usable answer. */
+/** One `/v3/device/account/query` call. Throws TpnsError for anything but a usable answer. */
 export const queryAccountBindings = async (
   target: TpnsTarget,
   body: TpnsQueryRequest,
@@ -89,14 +89,14 @@ export const queryAccountBindings = async (
   return parseQueryResponse(statusCode, text, itemCount, region);
 };
 
-const transportError = (error: unknown, region: Region, url: string, timeoutMs: number): TpnsCallError => {
+const transportError = (error: unknown, region: Region, url: string, timeoutMs: number): TpnsError => {
   const { name, code } = error as { name?: string; code?: string };
   const host = URL.parse(url)?.host ?? url;
   if (name === 'TimeoutError' || (code !== undefined && TIMEOUT_CODES.has(code))) {
-    return new TpnsCallError('timeout', region, `TPNS at ${host} did not answer within ${timeoutMs} ms`, { cause: error });
+    return new TpnsError('timeout', region, `TPNS at ${host} did not answer within ${timeoutMs} ms`, { cause: error });
   }
   const reason = code ?? name ?? 'connection failed';
-  return new TpnsCallError('unavailable', region, `could not reach TPNS at ${host} (${reason})`, { cause: error });
+  return new TpnsError('unavailable', region, `could not reach TPNS at ${host} (${reason})`, { cause: error });
 };
 
 /** The two whole-call failures an operator fixes in the secret get a sentence saying what to fix. */
@@ -122,21 +122,21 @@ export const parseQueryResponse = (statusCode: number, text: string, itemCount: 
   }
   const retCode = parsed?.retCode;
   if (typeof retCode === 'number' && retCode !== TPNS_CODE.OK) {
-    throw new TpnsCallError(failureKindOf(retCode), region, callFailureDetail(retCode, region), { code: retCode });
+    throw new TpnsError(failureKindOf(retCode), region, callFailureDetail(retCode, region), { code: retCode });
   }
   if (statusCode < 200 || statusCode > 299) {
     const kind = statusCode === 429 ? 'rate_limited' : statusCode >= 500 ? 'upstream_error' : 'request_rejected';
-    throw new TpnsCallError(kind, region, `TPNS answered HTTP ${statusCode}`);
+    throw new TpnsError(kind, region, `TPNS answered HTTP ${statusCode}`);
   }
   if (parsed === undefined) {
-    throw new TpnsCallError('bad_response', region, 'TPNS answered with a body that is not a JSON object');
+    throw new TpnsError('bad_response', region, 'TPNS answered with a body that is not a JSON object');
   }
   if (retCode !== TPNS_CODE.OK) {
-    throw new TpnsCallError('bad_response', region, 'TPNS answered without a numeric retCode');
+    throw new TpnsError('bad_response', region, 'TPNS answered without a numeric retCode');
   }
   const codes = parseResultCodes(parsed.result, itemCount);
   if (codes === undefined) {
-    throw new TpnsCallError(
+    throw new TpnsError(
       'bad_response',
       region,
       `TPNS answered with a "result" that is not ${itemCount} status code(s), one per queried item`,

@@ -1,6 +1,6 @@
 /**
- * The TPNS status-code table, in one place (facts: ../shared/tpns-api.md).
- * `retCode` describes the whole call; `result[i]` describes queried item i.
+ * The TPNS status codes this service meets, as Tencent's v3 API documents them. `retCode` describes
+ * the whole call (failures.ts says what each becomes); `result[i]` describes queried item i (`itemStatus`).
  */
 export const TPNS_CODE = {
   OK: 0,
@@ -56,43 +56,3 @@ export const itemStatus = (code: number): ItemStatus => {
       return 'error';
   }
 };
-
-/**
- * Why a whole call failed. Transport kinds (`timeout`, `unavailable`, `bad_response`)
- * share the vocabulary so retry and problem mapping need one switch each.
- */
-export type FailureKind =
-  | 'credentials_rejected'
-  | 'wrong_access_point'
-  | 'rate_limited'
-  | 'upstream_error'
-  | 'request_rejected'
-  | 'batch_too_large'
-  | 'app_unavailable'
-  | 'timeout'
-  | 'unavailable'
-  | 'bad_response';
-
-/** Whole-call `retCode` → failure kind. `batch_too_large` is 1008007, which TPNS also uses for any invalid parameter. */
-export const failureKindOf = (retCode: number): FailureKind => {
-  switch (retCode) {
-    case TPNS_CODE.AUTH_FAILED:
-      return 'credentials_rejected';
-    case TPNS_CODE.WRONG_ACCESS_POINT:
-      return 'wrong_access_point';
-    case TPNS_CODE.RATE_LIMITED:
-      return 'rate_limited';
-    case TPNS_CODE.INTERNAL_ERROR:
-      return 'upstream_error';
-    case TPNS_CODE.INVALID_PARAMETER:
-      return 'batch_too_large';
-    case TPNS_CODE.APP_NOT_PAID:
-    case TPNS_CODE.APP_TERMINATED:
-      return 'app_unavailable';
-    default:
-      return 'request_rejected';
-  }
-};
-
-/** Failures worth another attempt as they are (after a backoff). */
-export const isTransient = (kind: FailureKind): boolean => kind === 'rate_limited' || kind === 'upstream_error' || kind === 'unavailable';
