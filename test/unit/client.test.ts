@@ -2,13 +2,7 @@ import { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toProblemError } from '../../functions/core/problems.ts';
 import { signRequest } from '../../functions/core/tpns/auth.ts';
-import {
-  CLIENT_DEFAULTS,
-  parseQueryResponse,
-  queryAccountBindings,
-  type TpnsQueryRequest,
-  type TpnsTarget,
-} from '../../functions/core/tpns/client.ts';
+import { parseQueryResponse, queryAccountBindings, type TpnsQueryRequest, type TpnsTarget } from '../../functions/core/tpns/client.ts';
 import { type FailureKind, TpnsError } from '../../functions/core/tpns/failures.ts';
 import {
   ACCESS_POINTS,
@@ -393,14 +387,5 @@ describe('parseQueryResponse', () => {
 
   it('keeps large per-item codes exactly', () => {
     expect(parseQueryResponse(200, '{"retCode":0,"result":["10110008", 1008029]}', 2, 'shanghai').codes).toEqual([10110008, 1008029]);
-  });
-});
-
-describe('client defaults', () => {
-  it("uses timeouts of seconds, never undici's 300 s defaults", () => {
-    expect(CLIENT_DEFAULTS.connectTimeoutMs).toBeGreaterThan(0);
-    expect(CLIENT_DEFAULTS.connectTimeoutMs).toBeLessThanOrEqual(10_000);
-    expect(CLIENT_DEFAULTS.callTimeoutMs).toBeGreaterThan(0);
-    expect(CLIENT_DEFAULTS.callTimeoutMs).toBeLessThanOrEqual(10_000);
   });
 });

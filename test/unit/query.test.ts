@@ -1,0 +1,209 @@
+import { MockAgent } from 'undici';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Clock } from '../../functions/core/clock.ts';
+import type { TpnsSecret } from '../../functions/core/credentials.ts';
+import { RETRY_DEFAULTS } from '../../functions/core/query/retry.ts';
+import { type QueryOptions, runQuery } from '../../functions/core/query.ts';
+import type { Query } from '../../functions/core/request.ts';
+import { TpnsError } from '../../functions/core/tpns/failures.ts';
+import { ACCESS_POINTS, QUERY_PATH } from '../../functions/core/tpns/regions.ts';
+
+/**
+ * The query run against a scripted TPNS (undici's MockAgent, through the real client) on a clock
+ * the test advances itself: backoff waits and the deadline are asserted exactly, with no race
+ * against the wall clock.
+ */
+
+const { baseDelayMs, maxRetries, minCallMs } = RETRY_DEFAULTS;
+const SECRET: TpnsSecret = { accessId: '1500001048', secretKey: 'sk-test', region: 'guangzhou', auth: 'sign' };
+const START = 1_700_000_000_000;
+
+interface FakeClock extends Clock {
+  /** Every wait the run asked for, in order. */
+  sleeps: number[];
+  advance(ms: number): void;
+}
+
+/** Time moves only when the run sleeps or a scripted call says it took time; `random` is the jitter's source. */
+const fakeClock = (random: () => number): FakeClock => {
+  let now = START;
+  const sleeps: number[] = [];
+  return {
+    now: () => now,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      now += ms;
+    },
+    random,
+    sleeps,
+    advance: (ms) => {
+      now += ms;
+    },
+  };
+};
+
+type Reply = { retCode: number; tookMs?: number } | 'ok';
+
+let agent: MockAgent;
+/** Items per call, in the order TPNS saw them. */
+let calls: number[];
+
+beforeEach(() => {
+  agent = new MockAgent();
+  agent.disableNetConnect();
+  calls = [];
+});
+
+afterEach(async () => {
+  await agent.close();
+});
+
+/**
+ * TPNS answers the n-th call with `script[n]` (the last entry repeats): a whole-call retCode, or every
+ * item found. `tookMs` moves the clock as if the call had taken that long.
+ */
+const scriptTpns = (clock: FakeClock, ...script: Reply[]) => {
+  agent
+    .get(ACCESS_POINTS.guangzhou)
+    .intercept({ path: QUERY_PATH, method: 'POST' })
+    .reply<object>(({ body }) => {
+      const request = JSON.parse(String(body)) as { token_list: string[] };
+      const reply = script[Math.min(calls.length, script.length - 1)] ?? 'ok';
+      calls.push(request.token_list.length);
+      if (reply !== 'ok') {
+        clock.advance(reply.tookMs ?? 0);
+        return { statusCode: 200, data: { retCode: reply.retCode, errMsg: 'scripted' } };
+      }
+      return {
+        statusCode: 200,
+        data: {
+          retCode: 0,
+          result: request.token_list.map(() => 0),
+          token_accounts: request.token_list.map((token) => ({ token, account_list: [{ account: `a-${token}` }] })),
+        },
+      };
+    })
+    .persist();
+};
+
+const tokens = (n: number): Query => ({ kind: 'tokens', items: Array.from({ length: n }, (_, i) => `t${i}`) });
+
+const run = (query: Query, clock: FakeClock, overrides: Partial<QueryOptions> & { deadlineInMs?: number } = {}) =>
+  runQuery(query, {
+    credentials: { current: SECRET, refresh: async () => SECRET },
+    deadline: START + (overrides.deadlineInMs ?? 20_000),
+    config: { endpoint: undefined, maxBatch: 100, concurrency: 1, ...overrides.config },
+    dispatcher: agent,
+    clock,
+  });
+
+const failureOf = async (promise: Promise<unknown>): Promise<TpnsError> => {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TpnsError);
+  return error as TpnsError;
+};
+
+const INTERNAL = { retCode: 1008004 };
+const RATE_LIMITED = { retCode: 1008028 };
+
+describe('retry policy: full-jitter exponential backoff', () => {
+  it('waits random × base × 2^retry before each retry, and the retry succeeds', async () => {
+    const clock = fakeClock(() => 0.5);
+    scriptTpns(clock, INTERNAL, RATE_LIMITED, INTERNAL, 'ok');
+    const result = await run(tokens(3), clock);
+    expect(clock.sleeps).toEqual([0.5 * baseDelayMs, 0.5 * 2 * baseDelayMs, 0.5 * 4 * baseDelayMs]);
+    expect(calls).toEqual([3, 3, 3, 3]);
+    expect(result).toMatchObject({ partial: false });
+    expect(result.kind === 'tokens' && result.tokens.map((t) => t.status)).toEqual(['ok', 'ok', 'ok']);
+  });
+
+  it('draws the jitter afresh for every retry', async () => {
+    const draws = [0.1, 0.9, 0.3];
+    const clock = fakeClock(() => draws.shift() ?? 0);
+    scriptTpns(clock, INTERNAL, INTERNAL, INTERNAL, 'ok');
+    await run(tokens(1), clock);
+    expect(clock.sleeps).toEqual([0.1 * baseDelayMs, 0.9 * 2 * baseDelayMs, 0.3 * 4 * baseDelayMs]);
+  });
+
+  it(`gives up after ${maxRetries} retries, at the full ceiling each time, and throws the failure when no chunk was answered`, async () => {
+    const clock = fakeClock(() => 1);
+    scriptTpns(clock, INTERNAL);
+    const error = await failureOf(run(tokens(2), clock));
+    expect(error).toMatchObject({ kind: 'upstream_error', code: 1008004 });
+    expect(calls).toHaveLength(maxRetries + 1);
+    expect(clock.sleeps).toEqual(Array.from({ length: maxRetries }, (_, retry) => baseDelayMs * 2 ** retry));
+  });
+
+  it('never retries a failure that is not transient', async () => {
+    const clock = fakeClock(() => 1);
+    scriptTpns(clock, { retCode: 1008001 });
+    expect(await failureOf(run(tokens(1), clock))).toMatchObject({ kind: 'request_rejected' });
+    expect(calls).toHaveLength(1);
+    expect(clock.sleeps).toEqual([]);
+  });
+});
+
+describe('the deadline', () => {
+  it('no retry whose wait would leave less than a call’s worth of time before the deadline', async () => {
+    const clock = fakeClock(() => 1);
+    scriptTpns(clock, INTERNAL);
+    // Retry 0 waits 50 ms (50 + minCallMs < 200: allowed); retry 1 would wait 100 ms from t=50 (50 + 100 + minCallMs ≥ 200).
+    await failureOf(run(tokens(1), clock, { deadlineInMs: 2 * minCallMs }));
+    expect(clock.sleeps).toEqual([baseDelayMs]);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('a retry that fits exactly is still refused: the wait and a whole call must fit before the deadline', async () => {
+    const clock = fakeClock(() => 1);
+    scriptTpns(clock, INTERNAL);
+    await failureOf(run(tokens(1), clock, { deadlineInMs: baseDelayMs + minCallMs }));
+    expect(calls).toHaveLength(1);
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  it('no call starts with less than minCallMs left; the chunks it could not send are errors with reason "timeout"', async () => {
+    const clock = fakeClock(() => 1);
+    // The second chunk's call fails slowly and is not retried (no time left), and leaves the third too little.
+    scriptTpns(clock, 'ok', { retCode: 1008004, tookMs: 1_000 - minCallMs + 1 }, 'ok');
+    const result = await run(tokens(3), clock, { deadlineInMs: 1_000, config: { endpoint: undefined, maxBatch: 1, concurrency: 1 } });
+    expect(calls).toEqual([1, 1]);
+    expect(result.partial).toBe(true);
+    expect(result.kind === 'tokens' && result.tokens.map(({ status, reason }) => ({ status, reason }))).toEqual([
+      { status: 'ok', reason: undefined },
+      { status: 'error', reason: 'unavailable' },
+      { status: 'error', reason: 'timeout' },
+    ]);
+  });
+
+  it('with a deadline already too close, TPNS is never called', async () => {
+    const clock = fakeClock(() => 1);
+    scriptTpns(clock, 'ok');
+    expect(await failureOf(run(tokens(1), clock, { deadlineInMs: minCallMs - 1 }))).toMatchObject({ kind: 'timeout' });
+    expect(calls).toEqual([]);
+  });
+});
+
+describe('failures that end the request', () => {
+  it('a fatal failure stops the calls not yet started', async () => {
+    const clock = fakeClock(() => 1);
+    scriptTpns(clock, 'ok', { retCode: 1008031 }, 'ok');
+    const error = await failureOf(run(tokens(5), clock, { config: { endpoint: undefined, maxBatch: 1, concurrency: 1 } }));
+    expect(error).toMatchObject({ kind: 'app_unavailable', code: 1008031 });
+    expect(calls).toEqual([1, 1]);
+  });
+
+  it('a transient failure of one chunk leaves the others answered, and the result partial', async () => {
+    const clock = fakeClock(() => 0);
+    scriptTpns(clock, 'ok', RATE_LIMITED, RATE_LIMITED, RATE_LIMITED, RATE_LIMITED, 'ok');
+    const result = await run(tokens(3), clock, { config: { endpoint: undefined, maxBatch: 1, concurrency: 1 } });
+    expect(result.partial).toBe(true);
+    expect(result.kind === 'tokens' && result.tokens.map(({ status, reason, code }) => ({ status, reason, code }))).toEqual([
+      { status: 'ok', reason: undefined, code: undefined },
+      { status: 'error', reason: 'rate_limited', code: 1008028 },
+      { status: 'ok', reason: undefined, code: undefined },
+    ]);
+  });
+});
