@@ -1,16 +1,24 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
-import { METRICS } from './contract.ts';
+import { FAILED_DETAIL_TYPE, METRICS, RESOLVED_DETAIL_TYPE } from './contract.ts';
 import { readConfig } from './core/config.ts';
 import { type CredentialsContext, tpnsCredentials } from './core/credentials.ts';
 import { toProblemError } from './core/problems.ts';
 import { putEntries } from './core/publish.ts';
 import { runQuery } from './core/query.ts';
-import { correlationIdOf, failedEntry, isOwnEvent, isPermanentFailure, parseQueryEvent, resolvedEntries } from './core/query-events.ts';
+import {
+  correlationIdOf,
+  failedEntry,
+  isOwnEvent,
+  isPermanentFailure,
+  parseQueryEvent,
+  type ResultEntry,
+  resolvedEntries,
+} from './core/query-events.ts';
 import type { Query } from './core/request.ts';
 import { logger, metrics } from './observability.ts';
 
@@ -34,7 +42,9 @@ const eventBusName = process.env.EVENT_BUS_NAME || undefined;
 /** One client per container; region, credentials and AWS_ENDPOINT_URL_EVENTBRIDGE come from the environment. */
 const eventBridge = new EventBridgeClient({ requestHandler: EVENTBRIDGE_TIMEOUTS });
 
-type Event = EventBridgeEvent<string, unknown> & { query?: Query };
+type Event = EventBridgeEvent<string, unknown>;
+/** The query, validated before anything is spent on it. */
+type QueryContext = CredentialsContext & { query: Query };
 
 /** An event as a rule on the bus would deliver it to a consumer. */
 export interface ResultEvent {
@@ -49,10 +59,9 @@ export type EventsOutcome =
   | { published: false; ignored: string };
 
 /** Publishes to EVENT_BUS_NAME, or — with none configured — returns what it would have published. */
-const deliver = async (correlationId: string, entries: PutEventsRequestEntry[]): Promise<EventsOutcome> => {
-  const detailType = entries[0]!.DetailType!;
+const deliver = async (correlationId: string, detailType: string, entries: ResultEntry[]): Promise<EventsOutcome> => {
   if (eventBusName === undefined) {
-    const events = entries.map((e) => ({ source: e.Source!, 'detail-type': e.DetailType!, detail: JSON.parse(e.Detail!) }));
+    const events = entries.map((e) => ({ source: e.Source, 'detail-type': e.DetailType, detail: JSON.parse(e.Detail) }));
     return { published: false, correlationId, detailType, events };
   }
   const { calls, retries } = await putEntries(
@@ -66,14 +75,14 @@ const deliver = async (correlationId: string, entries: PutEventsRequestEntry[]):
 };
 
 /** Validates before credentials are read: a bad event never costs a Secrets Manager call. */
-const parseQuery: MiddlewareObj<Event, EventsOutcome, Error, CredentialsContext> = {
+const parseQuery: MiddlewareObj<Event, EventsOutcome, Error, QueryContext> = {
   before: (request) => {
     if (isOwnEvent(request.event)) {
       logger.warn('ignored one of our own result events; check the rule that routed it here', { detailType: request.event['detail-type'] });
       return { published: false, ignored: 'a result event of this function' };
     }
     logger.appendKeys({ correlationId: correlationIdOf(request.event, request.context.awsRequestId) });
-    request.event.query = parseQueryEvent(request.event);
+    request.context.query = parseQueryEvent(request.event);
     return undefined;
   },
 };
@@ -84,7 +93,7 @@ const parseQuery: MiddlewareObj<Event, EventsOutcome, Error, CredentialsContext>
  * unreadable or invalid (an operator fixes the secret; the retries may then succeed), PutEvents —
  * is left thrown, so Lambda's async retries and then the dead-letter queue take the event.
  */
-const publishFailures: MiddlewareObj<Event, EventsOutcome, Error, CredentialsContext> = {
+const publishFailures: MiddlewareObj<Event, EventsOutcome, Error, QueryContext> = {
   onError: async (request) => {
     const { error, event, context } = request;
     if (!isPermanentFailure(error)) {
@@ -96,11 +105,11 @@ const publishFailures: MiddlewareObj<Event, EventsOutcome, Error, CredentialsCon
     logger.info('query failed for good; publishing the failure', { status: problem.status, type: problem.slug });
     metrics.addMetric(METRICS.queriesFailed, MetricUnit.Count, 1);
     const correlationId = correlationIdOf(event, context.awsRequestId);
-    request.response = await deliver(correlationId, [failedEntry(correlationId, problem, context.awsRequestId)]);
+    request.response = await deliver(correlationId, FAILED_DETAIL_TYPE, [failedEntry(correlationId, problem, context.awsRequestId)]);
   },
 };
 
-export const handler = middy<Event, EventsOutcome, Error, CredentialsContext>()
+export const handler = middy<Event, EventsOutcome, Error, QueryContext>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics, { captureColdStartMetric: true }))
   .use(publishFailures)
@@ -109,6 +118,6 @@ export const handler = middy<Event, EventsOutcome, Error, CredentialsContext>()
   .handler(async (event, context) => {
     const correlationId = correlationIdOf(event, context.awsRequestId);
     const deadline = Date.now() + context.getRemainingTimeInMillis() - PUBLISH_MARGIN_MS;
-    const result = await runQuery(event.query!, { credentials: context.tpnsCredentials, deadline, config });
-    return deliver(correlationId, resolvedEntries(correlationId, result, context.awsRequestId));
+    const result = await runQuery(context.query, { credentials: context.tpnsCredentials, deadline, config });
+    return deliver(correlationId, RESOLVED_DETAIL_TYPE, resolvedEntries(correlationId, result, context.awsRequestId));
   });

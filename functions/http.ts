@@ -8,7 +8,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'a
 import { API_GATEWAY_TIMEOUT_MS, HTTP_ROUTES, METRICS } from './contract.ts';
 import { readConfig } from './core/config.ts';
 import { type CredentialsContext, tpnsCredentials } from './core/credentials.ts';
-import { itemsOf, type QueryResult } from './core/normalize.ts';
+import { type AccountTokens, itemsOf, type QueryResult, type TokenAccounts } from './core/normalize.ts';
 import { MethodNotAllowedError, NotFoundError, ProblemError, toProblemError } from './core/problems.ts';
 import { runQuery } from './core/query.ts';
 import { parseAccountPath, parseQueryBody, parseTokenPath, type Query } from './core/request.ts';
@@ -25,33 +25,36 @@ export const MAX_RESPONSE_BODY_BYTES = 5_000_000;
 const config = readConfig();
 const credentials = tpnsCredentials(config.secretId);
 
-type Event = APIGatewayProxyEventV2 & { query?: Query };
+type Event = APIGatewayProxyEventV2;
+/** The query, validated before anything is spent on it. */
+type QueryContext = CredentialsContext & { query: Query };
 type Result = Exclude<APIGatewayProxyResultV2, string>;
+type JsonResult = Result & { headers: Record<string, string>; body: string };
 
-const json = (statusCode: number, body: unknown, contentType = 'application/json'): Result => ({
+const json = (statusCode: number, body: unknown, contentType = 'application/json'): JsonResult => ({
   statusCode,
   headers: { 'content-type': contentType },
   body: JSON.stringify(body),
 });
 
 /** Validates before credentials are read: a bad request never costs a Secrets Manager call. */
-const parseQuery = (parse: (event: Event) => Query): MiddlewareObj<Event, Result, Error, CredentialsContext> => ({
+const parseQuery = (parse: (event: Event) => Query): MiddlewareObj<Event, Result, Error, QueryContext> => ({
   before: (request) => {
-    request.event.query = parse(request.event);
+    request.context.query = parse(request.event);
   },
 });
 
-const lookup = async (event: Event, context: CredentialsContext): Promise<QueryResult> => {
+const lookup = async (context: QueryContext): Promise<QueryResult> => {
   const deadline = Date.now() + Math.min(context.getRemainingTimeInMillis(), API_GATEWAY_TIMEOUT_MS) - DEADLINE_MARGIN_MS;
-  return runQuery(event.query!, { credentials: context.tpnsCredentials, deadline, config });
+  return runQuery(context.query, { credentials: context.tpnsCredentials, deadline, config });
 };
 
 /** Each route: parse and validate → credentials → query core → answer. */
 const route = (parse: (event: Event) => Query, answer: (result: QueryResult, context: Context) => Result) =>
-  middy<Event, Result, Error, CredentialsContext>()
+  middy<Event, Result, Error, QueryContext>()
     .use(parseQuery(parse))
     .use(credentials)
-    .handler(async (event, context) => answer(await lookup(event, context), context)) as unknown as middy.MiddyfiedHandler<Event, Result>;
+    .handler(async (_event, context) => answer(await lookup(context), context)) as unknown as middy.MiddyfiedHandler<Event, Result>;
 
 const queryRoute = route(
   (event) => parseQueryBody(event.body),
@@ -59,7 +62,7 @@ const queryRoute = route(
     const { kind, region, partial } = result;
     const items = itemsOf(result);
     const answer = json(200, { [kind]: items, partial, region, requestId: context.awsRequestId });
-    const size = Buffer.byteLength(answer.body!);
+    const size = Buffer.byteLength(answer.body);
     if (size > MAX_RESPONSE_BODY_BYTES) {
       throw new ProblemError(
         413,
@@ -74,7 +77,7 @@ const queryRoute = route(
 
 /** GET routes answer with the one item; an unknown item is a 404 that still carries TPNS's code. */
 const singleItem = (result: QueryResult): Result => {
-  const item = itemsOf(result)[0]!;
+  const item = itemsOf(result)[0] as AccountTokens | TokenAccounts; // a GET asks for one item
   if (item.status === 'not_found') {
     const what = 'token' in item ? `token "${item.token}"` : `account "${item.account}" (accountType ${item.accountType})`;
     // A problem's `status` is the HTTP status (RFC 9457); the item's own "not_found" must not replace it.
@@ -113,12 +116,9 @@ const problemDetails = (): MiddlewareObj<Event, Result> => ({
     if (problem.status >= 500) logger.error('request failed', { status: problem.status, error: request.error ?? undefined });
     // Type, not detail: a 404's detail names the account or token, which logs should not collect.
     else logger.info('request rejected', { status: problem.status, type: problem.slug });
-    request.response = json(
-      problem.status,
-      { ...problem.toProblem(), requestId: request.context.awsRequestId },
-      'application/problem+json',
-    );
-    Object.assign(request.response.headers!, problem.headers);
+    const response = json(problem.status, { ...problem.toProblem(), requestId: request.context.awsRequestId }, 'application/problem+json');
+    Object.assign(response.headers, problem.headers);
+    request.response = response;
   },
 });
 

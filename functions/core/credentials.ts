@@ -27,9 +27,9 @@ export interface CredentialSource {
 export type CredentialsContext = Context & { tpnsCredentials: CredentialSource };
 
 const CACHE_KEY = 'tpns-credentials';
-// middy's request types cannot follow an internal key chosen at runtime.
-type AnyRequest = Request<any, any, any, any, any>;
+// What the middlewares read: the raw secret that @middy/secrets-manager keeps under INTERNAL_KEY.
 const INTERNAL_KEY = 'tpnsSecret';
+type SecretRequest = Request<unknown, unknown, Error, CredentialsContext, { [INTERNAL_KEY]: unknown }>;
 
 const parsedSecrets = new WeakMap<object, TpnsSecret>();
 
@@ -71,8 +71,11 @@ export const tpnsCredentials = (secretId: string): MiddlewareObj<unknown, unknow
     cacheExpiry: -1,
     disablePrefetch: true,
   });
+  // The read a refresh repeats: the middleware's own `before`, which fills its cache and the request's internal store.
+  const fetchBefore = fetchSecret.before;
+  if (fetchBefore === undefined) throw new Error('@middy/secrets-manager no longer reads in `before`');
 
-  const resolve = async (request: AnyRequest): Promise<TpnsSecret> => {
+  const resolve = async (request: SecretRequest): Promise<TpnsSecret> => {
     let raw: unknown;
     try {
       raw = (await getInternal([INTERNAL_KEY], request))[INTERNAL_KEY];
@@ -92,12 +95,12 @@ export const tpnsCredentials = (secretId: string): MiddlewareObj<unknown, unknow
   let refreshing: Promise<TpnsSecret> | undefined;
 
   const refresher =
-    (request: AnyRequest) =>
+    (request: SecretRequest) =>
     async (rejected: TpnsSecret): Promise<TpnsSecret> => {
       if (latest !== undefined && latest !== rejected) return latest; // another caller already refreshed
       refreshing ??= (async () => {
         clearCache([CACHE_KEY]);
-        await fetchSecret.before!(request as Parameters<NonNullable<typeof fetchSecret.before>>[0]);
+        await fetchBefore(request as Parameters<typeof fetchBefore>[0]);
         metrics.addMetric(METRICS.secretRefreshes, MetricUnit.Count, 1);
         latest = await resolve(request);
         return latest;
@@ -107,7 +110,7 @@ export const tpnsCredentials = (secretId: string): MiddlewareObj<unknown, unknow
       return refreshing;
     };
 
-  const attach: MiddlewareObj<unknown, unknown, Error, CredentialsContext> = {
+  const attach: MiddlewareObj<unknown, unknown, Error, CredentialsContext, { [INTERNAL_KEY]: unknown }> = {
     before: async (request) => {
       const current = await resolve(request);
       latest ??= current;
@@ -115,7 +118,7 @@ export const tpnsCredentials = (secretId: string): MiddlewareObj<unknown, unknow
     },
   };
 
-  return [fetchSecret as unknown as MiddlewareObj<unknown, unknown, Error, CredentialsContext>, attach];
+  return [fetchSecret, attach] as unknown as MiddlewareObj<unknown, unknown, Error, CredentialsContext>[];
 };
 
 /** The SDK error's name, or the nested cause middy wraps it in; never a secret value. */

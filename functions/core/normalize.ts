@@ -55,8 +55,10 @@ export const alignEntries = <E>(
   const okIndexes: number[] = [];
   for (let i = 0; i < codes.length; i++) if (codes[i] === 0) okIndexes.push(i);
   const aligned = new Array<E | undefined>(keys.length).fill(undefined);
-  if (entries.length === okIndexes.length && entries.every((entry, j) => keyOf(entry) === keys[okIndexes[j]!])) {
-    okIndexes.forEach((i, j) => (aligned[i] = entries[j]));
+  if (entries.length === okIndexes.length && entries.every((entry, j) => keyOf(entry) === keys[okIndexes[j] as number])) {
+    okIndexes.forEach((i, j) => {
+      aligned[i] = entries[j];
+    });
     return aligned;
   }
   const byKey = new Map<string, E[]>();
@@ -66,8 +68,10 @@ export const alignEntries = <E>(
     else byKey.set(keyOf(entry), [entry]);
   }
   // Items TPNS answered "ok" claim entries first; the rest take what is left.
-  for (const i of okIndexes) aligned[i] = byKey.get(keys[i]!)?.shift();
-  for (let i = 0; i < keys.length; i++) if (codes[i] !== 0) aligned[i] = byKey.get(keys[i]!)?.shift();
+  for (const i of okIndexes) aligned[i] = byKey.get(keys[i] as string)?.shift();
+  keys.forEach((key, i) => {
+    if (codes[i] !== 0) aligned[i] = byKey.get(key)?.shift();
+  });
   return aligned;
 };
 
@@ -84,7 +88,7 @@ export const normalizeAccountTokens = (items: readonly AccountKey[], response: T
   return items.map((item, i) => ({
     account: item.account,
     accountType: item.accountType,
-    ...outcome(response.codes[i]!),
+    ...outcome(response.codes[i] as number),
     tokens: stringsOf(entries[i]?.token_list),
   }));
 };
@@ -110,7 +114,7 @@ export const normalizeTokenAccounts = (tokens: readonly string[], response: Tpns
     const list = entries[i]?.account_list;
     return {
       token,
-      ...outcome(response.codes[i]!),
+      ...outcome(response.codes[i] as number),
       accounts: Array.isArray(list) ? list.map(boundAccount).filter((a): a is BoundAccount => a !== undefined) : [],
     };
   });

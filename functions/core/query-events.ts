@@ -47,7 +47,10 @@ export const isPermanentFailure = (error: unknown): error is InvalidRequestError
  * "TPNS Bindings Resolved": the HTTP API's answer plus `correlationId`, `part` and `parts`. A result
  * over one event's limit is spread over several, each with a slice of the items, in order.
  */
-export const resolvedEntries = (correlationId: string, result: QueryResult, requestId: string): PutEventsRequestEntry[] => {
+/** A result event as PutEvents takes it, every field ours to set. */
+export type ResultEntry = Required<Pick<PutEventsRequestEntry, 'Source' | 'DetailType' | 'Detail'>>;
+
+export const resolvedEntries = (correlationId: string, result: QueryResult, requestId: string): ResultEntry[] => {
   const { kind, partial, region } = result;
   const items = itemsOf(result);
   return splitIntoEntries({ Source: RESULT_SOURCE, DetailType: RESOLVED_DETAIL_TYPE }, items, (slice, part, parts) => ({
@@ -58,11 +61,11 @@ export const resolvedEntries = (correlationId: string, result: QueryResult, requ
     partial,
     region,
     requestId,
-  }));
+  })) as ResultEntry[];
 };
 
 /** "TPNS Bindings Query Failed": the problem the HTTP API would answer with, plus `correlationId`. */
-export const failedEntry = (correlationId: string, problem: ProblemError, requestId: string): PutEventsRequestEntry => {
+export const failedEntry = (correlationId: string, problem: ProblemError, requestId: string): ResultEntry => {
   const detail =
     problem.message.length > MAX_FAILURE_DETAIL_CHARS ? `${problem.message.slice(0, MAX_FAILURE_DETAIL_CHARS - 1)}…` : problem.message;
   return {
