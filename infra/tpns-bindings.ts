@@ -209,9 +209,10 @@ export class TpnsBindings extends Construct {
     return this.stage.url;
   }
 
-  // Every part creates its resources directly in this construct (not in a child construct), so the
-  // logical IDs are what they were when all of it lived here. The order of the calls is the order of
-  // the resources in the template.
+  // Every part creates its resources directly in this construct, not in a child construct of its own:
+  // a logical ID includes the construct path, so a new level would rename every resource and make
+  // CloudFormation replace them on the next deploy. The order of the calls is the order of the
+  // resources in the template.
   constructor(scope: Construct, id: string, props: TpnsBindingsProps = {}) {
     super(scope, id);
     const d = TPNS_BINDINGS_DEFAULTS;
