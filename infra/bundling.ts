@@ -2,7 +2,7 @@
  * How the Lambda handlers are bundled — one source of truth for two consumers:
  *
  *  - `nodejsFunctionBundling`: the `bundling` props of the CDK `NodejsFunction`s
- *    (infra/tpns-bindings.ts). CDK runs the project's own esbuild (a direct
+ *    (infra/parts/function.ts). CDK runs the project's own esbuild (a direct
  *    devDependency), never Docker.
  *  - `esbuildBuildOptions`: the same settings for the esbuild JS API, so a
  *    benchmark or a local tool can produce byte-for-byte the bundle that is

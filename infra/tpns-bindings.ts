@@ -9,38 +9,36 @@
  *
  * Plus log groups with retention, X-Ray, and CloudWatch alarms (optionally to an SNS topic).
  * infra/stack.ts is a thin shell around it; other CDK apps can import it as is.
+ *
+ * This file holds the public surface (props, defaults, validation) and wires the parts:
+ *   infra/parts/function.ts   a function with its own role and log group
+ *   infra/parts/http-api.ts   HTTP API, IAM authorizer, routes, stage with access logs
+ *   infra/parts/events.ts     dead-letter queue, query rule and target, async-invoke settings
+ *   infra/parts/alarms.ts     CloudWatch alarms
  */
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Duration, Validations } from 'aws-cdk-lib';
-import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Duration } from 'aws-cdk-lib';
+import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
-import { LambdaFunction as LambdaTarget } from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   CONFIG_DEFAULTS,
   CONFIG_LIMITS,
   FUNCTION_TIMEOUTS_MS,
-  HTTP_ROUTES,
   METRICS_NAMESPACE,
   QUERY_DETAIL_TYPE,
   RESULT_SOURCE,
   SERVICE_NAME,
 } from '../functions/contract.ts';
-import { nodejsFunctionBundling } from './bundling.ts';
+import { createAlarms } from './parts/alarms.ts';
+import { createDeadLetterQueue, wireQueryEvents } from './parts/events.ts';
+import { createFunction } from './parts/function.ts';
+import { createHttpApi } from './parts/http-api.ts';
 
 // The event contract (functions/contract.ts), re-exported for the rules of apps that import the construct.
 export { FAILED_DETAIL_TYPE, QUERY_DETAIL_TYPE, RESOLVED_DETAIL_TYPE, RESULT_SOURCE } from '../functions/contract.ts';
@@ -160,10 +158,40 @@ function intInRange(name: string, value: number, min: number, max: number): numb
   return value;
 }
 
-// Paths relative to this file, not to the current directory, so that the construct also works
-// when another CDK app (with its own cwd and lock file) imports it.
-const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
-const FUNCTIONS_DIR = join(PROJECT_ROOT, 'functions');
+/**
+ * The props with their defaults, validated against the handlers' bounds (functions/contract.ts
+ * CONFIG_LIMITS, enforced again by functions/core/config.ts) and Lambda's / API Gateway's: an
+ * out-of-range value fails here, at synth, instead of at deploy or at every function init after it.
+ */
+function validatedProps(props: TpnsBindingsProps) {
+  const d = TPNS_BINDINGS_DEFAULTS;
+  const { maxBatch: batchLimits, concurrency: concurrencyLimits } = CONFIG_LIMITS;
+  const maxBatch = intInRange('maxBatch', props.maxBatch ?? d.maxBatch, batchLimits.min, batchLimits.max);
+  const concurrency = intInRange('concurrency', props.concurrency ?? d.concurrency, concurrencyLimits.min, concurrencyLimits.max);
+  const memorySize = intInRange('memorySize', props.memorySize ?? d.memorySize, 128, 10_240);
+  const rateLimit = intInRange('throttlingRateLimit', props.throttlingRateLimit ?? d.throttlingRateLimit, 1, 1_000_000);
+  const burstLimit = intInRange('throttlingBurstLimit', props.throttlingBurstLimit ?? d.throttlingBurstLimit, 1, 1_000_000);
+  const reserved = (name: string, value: number | undefined) => (value === undefined ? undefined : intInRange(name, value, 0, 1_000_000));
+  const allowedSources = props.allowedSources;
+  if (allowedSources !== undefined) {
+    if (allowedSources.length === 0 || allowedSources.some((source) => typeof source !== 'string' || source.trim() === '')) {
+      throw new Error('TpnsBindings: allowedSources must list at least one non-empty source');
+    }
+    if (allowedSources.includes(RESULT_SOURCE)) {
+      throw new Error(`TpnsBindings: allowedSources must not include "${RESULT_SOURCE}", the source of the results (a loop)`);
+    }
+  }
+  return {
+    maxBatch,
+    concurrency,
+    memorySize,
+    rateLimit,
+    burstLimit,
+    allowedSources,
+    httpReservedConcurrency: reserved('httpReservedConcurrency', props.httpReservedConcurrency),
+    eventsReservedConcurrency: reserved('eventsReservedConcurrency', props.eventsReservedConcurrency),
+  };
+}
 
 export class TpnsBindings extends Construct {
   readonly httpFunction: NodejsFunction;
@@ -174,19 +202,23 @@ export class TpnsBindings extends Construct {
   readonly queryRule: events.Rule;
   readonly deadLetterQueue: sqs.Queue;
   readonly secret: secretsmanager.ISecret;
-  readonly alarms: cloudwatch.Alarm[] = [];
+  readonly alarms: cloudwatch.Alarm[];
 
   /** Base URL of the API (ends with '/'). */
   get apiUrl(): string {
     return this.stage.url;
   }
 
+  // Every part creates its resources directly in this construct, not in a child construct of its own:
+  // a logical ID includes the construct path, so a new level would rename every resource and make
+  // CloudFormation replace them on the next deploy. The order of the calls is the order of the
+  // resources in the template.
   constructor(scope: Construct, id: string, props: TpnsBindingsProps = {}) {
     super(scope, id);
     const d = TPNS_BINDINGS_DEFAULTS;
+    const p = validatedProps(props);
     const logRetention = props.logRetention ?? d.logRetention;
 
-    // ── Secret ────────────────────────────────────────────────────────────────
     // Imported, never created: key material never appears in the template.
     // fromSecretNameV2 yields the partial ARN `...:secret:NAME-??????` (Secrets Manager
     // appends 6 random characters): grants match exactly that secret, not a `*`.
@@ -197,31 +229,12 @@ export class TpnsBindings extends Construct {
 
     this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
 
-    // The handlers' bounds (functions/core/config.ts) and Lambda's / API Gateway's: an out-of-range
-    // value fails here, at synth, instead of at deploy or at every function init after it.
-    const { maxBatch: batchLimits, concurrency: concurrencyLimits } = CONFIG_LIMITS;
-    const maxBatch = intInRange('maxBatch', props.maxBatch ?? d.maxBatch, batchLimits.min, batchLimits.max);
-    const concurrency = intInRange('concurrency', props.concurrency ?? d.concurrency, concurrencyLimits.min, concurrencyLimits.max);
-    const memorySize = intInRange('memorySize', props.memorySize ?? d.memorySize, 128, 10_240);
-    const rateLimit = intInRange('throttlingRateLimit', props.throttlingRateLimit ?? d.throttlingRateLimit, 1, 1_000_000);
-    const burstLimit = intInRange('throttlingBurstLimit', props.throttlingBurstLimit ?? d.throttlingBurstLimit, 1, 1_000_000);
-    const reserved = (name: string, value: number | undefined) => (value === undefined ? undefined : intInRange(name, value, 0, 1_000_000));
-    const allowedSources = props.allowedSources;
-    if (allowedSources !== undefined) {
-      if (allowedSources.length === 0 || allowedSources.some((source) => typeof source !== 'string' || source.trim() === '')) {
-        throw new Error('TpnsBindings: allowedSources must list at least one non-empty source');
-      }
-      if (allowedSources.includes(RESULT_SOURCE)) {
-        throw new Error(`TpnsBindings: allowedSources must not include "${RESULT_SOURCE}", the source of the results (a loop)`);
-      }
-    }
-    const httpReservedConcurrency = reserved('httpReservedConcurrency', props.httpReservedConcurrency);
-    const eventsReservedConcurrency = reserved('eventsReservedConcurrency', props.eventsReservedConcurrency);
+    this.deadLetterQueue = createDeadLetterQueue(this, d.dlqRetention);
 
     const commonEnv: Record<string, string> = {
       TPNS_SECRET_ID: secretId,
-      TPNS_MAX_BATCH: String(maxBatch),
-      TPNS_CONCURRENCY: String(concurrency),
+      TPNS_MAX_BATCH: String(p.maxBatch),
+      TPNS_CONCURRENCY: String(p.concurrency),
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       POWERTOOLS_LOG_LEVEL: props.logLevel ?? d.logLevel,
@@ -229,87 +242,24 @@ export class TpnsBindings extends Construct {
       ...((props.sourceMapStackTraces ?? d.sourceMapStackTraces) ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
       ...(props.tpnsEndpoint ? { TPNS_ENDPOINT: props.tpnsEndpoint } : {}),
     };
-
-    // ── Dead-letter queue ─────────────────────────────────────────────────────
-    // One queue for both failure paths of the events flow: EventBridge could not
-    // deliver to the function (target DLQ), or the function failed after its async
-    // retries (onFailure destination). SSE-SQS rather than a KMS key: EventBridge can
-    // write to SSE-SQS queues without a key policy, and the AWS-managed aws/sqs key
-    // cannot grant events.amazonaws.com.
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: d.dlqRetention,
+    this.httpFunction = createFunction(this, 'Http', {
+      entry: 'http.ts',
+      description: 'TPNS account/token binding lookups behind the HTTP API',
+      timeout: d.httpTimeout,
+      memorySize: p.memorySize,
+      reservedConcurrentExecutions: p.httpReservedConcurrency,
+      environment: commonEnv,
+      logRetention,
     });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        'This queue is itself the dead-letter queue (EventBridge target DLQ and Lambda onFailure destination); ' +
-        'nothing consumes it automatically, so it needs no DLQ of its own. Its depth is alarmed.',
+    this.eventsFunction = createFunction(this, 'Events', {
+      entry: 'events.ts',
+      description: `TPNS binding lookups for "${QUERY_DETAIL_TYPE}" events; publishes the results`,
+      timeout: d.eventsTimeout,
+      memorySize: p.memorySize,
+      reservedConcurrentExecutions: p.eventsReservedConcurrency,
+      environment: { ...commonEnv, EVENT_BUS_NAME: this.eventBus.eventBusName },
+      logRetention,
     });
-
-    // ── Functions ─────────────────────────────────────────────────────────────
-    const makeFunction = (
-      name: 'Http' | 'Events',
-      entry: string,
-      description: string,
-      timeout: Duration,
-      reservedConcurrentExecutions: number | undefined,
-      environment: Record<string, string>,
-    ): NodejsFunction => {
-      const logGroup = new logs.LogGroup(this, `${name}FunctionLogs`, { retention: logRetention });
-      // Own role instead of the default one with the AWSLambdaBasicExecutionRole managed
-      // policy (logs:CreateLogGroup etc. on `*`): this role may only write to its own log group.
-      const role = new iam.Role(this, `${name}FunctionRole`, {
-        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-        description: `Execution role of the TPNS bindings ${name.toLowerCase()} function`,
-      });
-      logGroup.grantWrite(role);
-      const fn = new NodejsFunction(this, `${name}Function`, {
-        entry: join(FUNCTIONS_DIR, entry),
-        handler: 'handler',
-        projectRoot: PROJECT_ROOT,
-        depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
-        description,
-        runtime: lambda.Runtime.NODEJS_24_X,
-        architecture: lambda.Architecture.ARM_64,
-        memorySize,
-        timeout,
-        reservedConcurrentExecutions,
-        tracing: lambda.Tracing.ACTIVE,
-        logGroup,
-        role,
-        environment,
-        bundling: nodejsFunctionBundling,
-        // Lambda stops an SQS/SNS/Lambda → Lambda loop after ~16 rounds; our own result
-        // events are not matched by the rule anyway (see the rule below).
-        recursiveLoop: lambda.RecursiveLoop.TERMINATE,
-      });
-      Validations.of(role).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'Active X-Ray tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords, which do not support ' +
-          'resource-level permissions. No other statement of this role has a `*` resource (asserted in test/infra).',
-      });
-      return fn;
-    };
-
-    this.httpFunction = makeFunction(
-      'Http',
-      'http.ts',
-      'TPNS account/token binding lookups behind the HTTP API',
-      d.httpTimeout,
-      httpReservedConcurrency,
-      commonEnv,
-    );
-    this.eventsFunction = makeFunction(
-      'Events',
-      'events.ts',
-      `TPNS binding lookups for "${QUERY_DETAIL_TYPE}" events; publishes the results`,
-      d.eventsTimeout,
-      eventsReservedConcurrency,
-      { ...commonEnv, EVENT_BUS_NAME: this.eventBus.eventBusName },
-    );
 
     // Read access to exactly this secret (GetSecretValue, DescribeSecret).
     this.secret.grantRead(this.httpFunction);
@@ -317,155 +267,30 @@ export class TpnsBindings extends Construct {
     // Publish results to this bus only.
     this.eventBus.grantPutEventsTo(this.eventsFunction);
 
-    // Async invocations (from EventBridge) that still fail after Lambda's retries land in the DLQ,
-    // with the request and the error (a Lambda invocation record).
-    this.eventsFunction.configureAsyncInvoke({
-      onFailure: new SqsDestination(this.deadLetterQueue),
-      retryAttempts: d.asyncRetryAttempts,
-      maxEventAge: d.asyncMaxEventAge,
-    });
+    const api = createHttpApi(this, { handler: this.httpFunction, rateLimit: p.rateLimit, burstLimit: p.burstLimit, logRetention });
+    this.httpApi = api.httpApi;
+    this.stage = api.stage;
 
-    // ── HTTP API ──────────────────────────────────────────────────────────────
-    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logRetention });
-    // Every route, including $default, requires SigV4 (IAM). Callers need
-    // execute-api:Invoke on the API's ARN.
-    const iamAuthorizer = new HttpIamAuthorizer();
-    const integration = new HttpLambdaIntegration('HttpIntegration', this.httpFunction, {
-      payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
-    });
-    this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
-      description: 'TPNS account/token binding lookups (SigV4-signed requests only)',
-      defaultAuthorizer: iamAuthorizer,
-      // `$default` goes to the same function: for a signed request to an unknown path or
-      // a wrong method, callers get the function's 404/405 problem+json instead of API
-      // Gateway's bare {"message":"Not Found"}. It is IAM-authorized like the rest, so
-      // only authorized callers can make the function run.
-      defaultIntegration: integration,
-      // No default stage: it cannot have access logs. The stage below replaces it.
-      createDefaultStage: false,
-    });
-    for (const route of Object.values(HTTP_ROUTES)) {
-      this.httpApi.addRoutes({ path: route.path, methods: [apigwv2.HttpMethod[route.method]], integration, authorizer: iamAuthorizer });
-    }
-    this.stage = new apigwv2.HttpStage(this, 'Stage', {
-      httpApi: this.httpApi,
-      stageName: '$default', // URL without a stage path segment
-      autoDeploy: true,
-      throttle: {
-        rateLimit,
-        burstLimit,
-      },
-      accessLogSettings: {
-        destination: new apigwv2.LogGroupLogDestination(accessLogs),
-        format: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            requestTime: '$context.requestTime',
-            ip: '$context.identity.sourceIp',
-            caller: '$context.identity.caller',
-            userArn: '$context.identity.userArn',
-            accountId: '$context.identity.accountId',
-            // No $context.path: GET paths carry account ids (emails, phone numbers); the route key names the route.
-            routeKey: '$context.routeKey',
-            httpMethod: '$context.httpMethod',
-            protocol: '$context.protocol',
-            status: '$context.status',
-            responseLength: '$context.responseLength',
-            responseLatency: '$context.responseLatency',
-            integrationStatus: '$context.integrationStatus',
-            integrationLatency: '$context.integrationLatency',
-            integrationError: '$context.integrationErrorMessage',
-            error: '$context.error.message',
-            xrayTraceId: '$context.xrayTraceId',
-          }),
-        ),
-      },
-    });
-
-    // ── EventBridge ───────────────────────────────────────────────────────────
-    this.queryRule = new events.Rule(this, 'QueryRule', {
+    this.queryRule = wireQueryEvents(this, {
       eventBus: this.eventBus,
-      description: `Routes "${QUERY_DETAIL_TYPE}" events to the TPNS bindings events function`,
-      // Matches on detail-type only. The function's own result events ("TPNS Bindings
-      // Resolved" / "TPNS Bindings Query Failed", source tpns.bindings) have other
-      // detail-types, so publishing them can never re-trigger the rule (no loop).
-      eventPattern: { detailType: [QUERY_DETAIL_TYPE], ...(allowedSources ? { source: allowedSources } : {}) },
-      targets: [
-        new LambdaTarget(this.eventsFunction, {
-          // Covers delivery only (EventBridge → Lambda); function errors follow the
-          // async-invoke settings above. Both end in the same queue.
-          deadLetterQueue: this.deadLetterQueue,
-          retryAttempts: d.targetRetryAttempts,
-          maxEventAge: d.targetMaxEventAge,
-        }),
-      ],
+      handler: this.eventsFunction,
+      deadLetterQueue: this.deadLetterQueue,
+      allowedSources: p.allowedSources,
+      asyncRetryAttempts: d.asyncRetryAttempts,
+      asyncMaxEventAge: d.asyncMaxEventAge,
+      targetRetryAttempts: d.targetRetryAttempts,
+      targetMaxEventAge: d.targetMaxEventAge,
     });
 
-    // ── Alarms ────────────────────────────────────────────────────────────────
-    const alarm = (alarmId: string, metric: cloudwatch.IMetric, threshold: number, description: string) => {
-      const a = new cloudwatch.Alarm(this, alarmId, {
-        metric,
-        threshold,
-        evaluationPeriods: 1,
-        comparisonOperator:
-          threshold === 0
-            ? cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
-            : cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: description,
-      });
-      if (props.alarmTopic) {
-        a.addAlarmAction(new SnsAction(props.alarmTopic));
-        a.addOkAction(new SnsAction(props.alarmTopic));
-      }
-      this.alarms.push(a);
-      return a;
-    };
-    const fiveMinutes = { period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM };
-    // HTTP: the handler answers every failure with problem+json, so an invocation error is a
-    // crash, an init failure (bad configuration) or a timeout: alarm on the first one.
-    alarm(
-      'HttpFunctionErrors',
-      this.httpFunction.metricErrors(fiveMinutes),
-      d.httpErrorsThreshold,
-      'HTTP function invocation errors (crash, init failure or timeout)',
-    );
-    // Events: transient failures (TPNS down, secret unreadable, PutEvents) are thrown on purpose
-    // so that Lambda retries them; alarm on a sustained rate. Events that never succeed are
-    // reported by the dead-letter queue alarm below.
-    alarm(
-      'EventsFunctionErrors',
-      this.eventsFunction.metricErrors(fiveMinutes),
-      d.eventsErrorsThreshold,
-      `Events function: >= ${d.eventsErrorsThreshold} failed invocations in 5 minutes (retried by Lambda)`,
-    );
-    for (const [name, fn] of [
-      ['Http', this.httpFunction],
-      ['Events', this.eventsFunction],
-    ] as const) {
-      alarm(
-        `${name}FunctionThrottles`,
-        fn.metricThrottles(fiveMinutes),
-        1,
-        `${name} function throttled (reserved concurrency or account limit reached)`,
-      );
-    }
-    // The handler maps TPNS outages and deadlines to 502/503/504 problem+json, so a single
-    // upstream blip produces a 5xx; alarm on a sustained rate rather than on one.
-    alarm(
-      'Api5xx',
-      this.stage.metricServerError(fiveMinutes),
-      d.api5xxThreshold,
-      `HTTP API answered >= ${d.api5xxThreshold} 5xx in 5 minutes`,
-    );
-    alarm(
-      'DeadLetterQueueNotEmpty',
-      this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(1),
-        statistic: cloudwatch.Stats.MAXIMUM,
-      }),
-      0,
-      'Query events failed delivery or processing and are waiting in the dead-letter queue',
-    );
+    this.alarms = createAlarms(this, {
+      httpFunction: this.httpFunction,
+      eventsFunction: this.eventsFunction,
+      stage: this.stage,
+      deadLetterQueue: this.deadLetterQueue,
+      alarmTopic: props.alarmTopic,
+      httpErrorsThreshold: d.httpErrorsThreshold,
+      eventsErrorsThreshold: d.eventsErrorsThreshold,
+      api5xxThreshold: d.api5xxThreshold,
+    });
   }
 }

@@ -9,8 +9,8 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
-import { TpnsBindings } from '../../infra/tpns-bindings.ts';
-import { actionsOf, NO_BUNDLING, statementsFor, synth } from './synth.ts';
+import { QUERY_DETAIL_TYPE, TpnsBindings } from '../../infra/tpns-bindings.ts';
+import { actionsOf, matchesEventPattern, NO_BUNDLING, statementsFor, synth } from './synth.ts';
 
 const TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:ops-alarms';
 
@@ -53,7 +53,9 @@ describe('context keys', () => {
   });
 
   it('scope the secret grant to the named secret', () => {
-    for (const st of statementsFor(t, 'secretsmanager')) {
+    const statements = statementsFor(t, 'secretsmanager');
+    expect(statements).toHaveLength(2); // one per function
+    for (const st of statements) {
       expect(JSON.stringify(st.Resource)).toContain(':secret:custom/tpns-??????');
       expect(st.Resource).not.toBe('*');
     }
@@ -62,7 +64,9 @@ describe('context keys', () => {
   it('set stage throttling and log retention', () => {
     const stage = Object.values(t.findResources('AWS::ApiGatewayV2::Stage'))[0]!;
     expect(stage.Properties.DefaultRouteSettings).toEqual({ ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 });
-    for (const g of Object.values(t.findResources('AWS::Logs::LogGroup'))) expect(g.Properties.RetentionInDays).toBe(7);
+    const logGroups = Object.values(t.findResources('AWS::Logs::LogGroup'));
+    expect(logGroups).toHaveLength(3); // both functions' and the API's access logs
+    for (const g of logGroups) expect(g.Properties.RetentionInDays).toBe(7);
   });
 
   it('move the rule and PutEvents to the configured bus', () => {
@@ -86,10 +90,14 @@ describe('context keys', () => {
   it('restrict the query rule to the allowed sources', () => {
     const pattern = (s: ReturnType<typeof synth>) =>
       Object.values(s.template.findResources('AWS::Events::Rule'))[0]!.Properties.EventPattern;
-    expect(pattern(synth({ allowedSources: 'com.example.jobs, com.example.crm' }))).toEqual({
-      'detail-type': ['TPNS Bindings Query Requested'],
+    const restricted = pattern(synth({ allowedSources: 'com.example.jobs, com.example.crm' }));
+    expect(restricted).toEqual({
+      'detail-type': [QUERY_DETAIL_TYPE],
       source: ['com.example.jobs', 'com.example.crm'],
     });
+    const query = (source: string) => ({ source, 'detail-type': QUERY_DETAIL_TYPE });
+    expect(matchesEventPattern(restricted, query('com.example.crm'))).toBe(true);
+    expect(matchesEventPattern(restricted, query('com.example.other'))).toBe(false);
     expect(() => synth({}, { allowedSources: [] })).toThrow(/at least one/);
     expect(() => synth({ allowedSources: 'tpns.bindings' })).toThrow(/loop/);
   });

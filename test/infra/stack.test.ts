@@ -5,10 +5,17 @@
 
 import type { Template } from 'aws-cdk-lib/assertions';
 import { Match } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { FAILED_DETAIL_TYPE, QUERY_DETAIL_TYPE, RESOLVED_DETAIL_TYPE, TPNS_BINDINGS_DEFAULTS } from '../../infra/tpns-bindings.ts';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { API_GATEWAY_TIMEOUT_MS, FUNCTION_TIMEOUTS_MS } from '../../functions/contract.ts';
+import {
+  FAILED_DETAIL_TYPE,
+  QUERY_DETAIL_TYPE,
+  RESOLVED_DETAIL_TYPE,
+  RESULT_SOURCE,
+  TPNS_BINDINGS_DEFAULTS,
+} from '../../infra/tpns-bindings.ts';
 import type { Synthesized } from './synth.ts';
-import { actionsOf, iamStatements, resourcesOf, statementsFor, synth } from './synth.ts';
+import { actionsOf, breaches, iamStatements, matchesEventPattern, resourcesOf, statementsFor, synth } from './synth.ts';
 
 let s: Synthesized;
 let t: Template;
@@ -47,16 +54,39 @@ describe('functions', () => {
     }
   });
 
-  it('HTTP function times out below API Gateway’s 30 s integration limit', () => {
-    expect(fnProps(httpFn).Timeout).toBe(25);
-    expect(fnProps(httpFn).Timeout).toBeLessThan(30);
-    // The integration keeps the HTTP API default (30 s), i.e. longer than the function.
-    const integration = Object.values(t.findResources('AWS::ApiGatewayV2::Integration'))[0]!;
-    expect(integration.Properties.TimeoutInMillis ?? 30_000).toBeGreaterThan(fnProps(httpFn).Timeout * 1000);
-  });
+  describe('timeouts follow the contract (functions/contract.ts) and the handlers’ margins', () => {
+    // The margins the handlers keep back from their remaining time (http: to answer, events: to publish).
+    let margins: { http: number; events: number };
+    beforeAll(async () => {
+      // The handler modules read their configuration at import.
+      vi.stubEnv('TPNS_SECRET_ID', 'tpns/credentials');
+      try {
+        const [http, events] = await Promise.all([import('../../functions/http.ts'), import('../../functions/events.ts')]);
+        margins = { http: http.DEADLINE_MARGIN_MS, events: events.PUBLISH_MARGIN_MS };
+      } finally {
+        vi.unstubAllEnvs();
+      }
+    });
+    const timeoutMs = (id: string): number => fnProps(id).Timeout * 1000;
 
-  it('events function has a longer, bounded timeout', () => {
-    expect(fnProps(eventsFn).Timeout).toBe(60);
+    it('are the contract’s', () => {
+      expect(timeoutMs(httpFn)).toBe(FUNCTION_TIMEOUTS_MS.http);
+      expect(timeoutMs(eventsFn)).toBe(FUNCTION_TIMEOUTS_MS.events);
+    });
+
+    it('HTTP: Lambda ends the invocation before API Gateway gives up on it, by at least the handler’s margin', () => {
+      // So a slow TPNS gets the handler's 504 problem+json, never API Gateway's bare timeout answer.
+      expect(timeoutMs(httpFn)).toBeLessThanOrEqual(API_GATEWAY_TIMEOUT_MS - margins.http);
+      // The integration keeps the HTTP API default (API_GATEWAY_TIMEOUT_MS), i.e. longer than the function.
+      const integrations = Object.values(t.findResources('AWS::ApiGatewayV2::Integration'));
+      expect(integrations).toHaveLength(1);
+      expect(integrations[0]!.Properties.TimeoutInMillis ?? API_GATEWAY_TIMEOUT_MS).toBeGreaterThan(timeoutMs(httpFn));
+    });
+
+    it('events: longer than HTTP, and so is the time the query gets once the publishing margin is kept back', () => {
+      expect(timeoutMs(eventsFn)).toBeGreaterThan(timeoutMs(httpFn));
+      expect(timeoutMs(eventsFn) - margins.events).toBeGreaterThan(timeoutMs(httpFn) - margins.http);
+    });
   });
 
   it('log to an explicit log group each, with retention', () => {
@@ -147,7 +177,9 @@ describe('IAM', () => {
   });
 
   it('no wildcard actions anywhere in identity policies', () => {
-    for (const st of iamStatements(t)) for (const a of actionsOf(st)) expect(a).not.toContain('*');
+    const statements = iamStatements(t);
+    expect(statements.length).toBeGreaterThan(0);
+    for (const st of statements) for (const a of actionsOf(st)) expect(a).not.toContain('*');
   });
 
   it('events:PutEvents is granted to the events function only, on the bus only', () => {
@@ -228,8 +260,13 @@ describe('EventBridge', () => {
   it('rule on the default bus matches the query detail-type only, so never the product’s own result events (no loop)', () => {
     const r = fnRule();
     expect(r.Properties.EventBusName).toBe('default');
-    expect(r.Properties.EventPattern).toEqual({ 'detail-type': [QUERY_DETAIL_TYPE] });
-    expect([RESOLVED_DETAIL_TYPE, FAILED_DETAIL_TYPE]).not.toContain(QUERY_DETAIL_TYPE);
+    const pattern = r.Properties.EventPattern;
+    expect(pattern).toEqual({ 'detail-type': [QUERY_DETAIL_TYPE] });
+    // The pattern as EventBridge would apply it: a query from any source matches, a result event does not.
+    expect(matchesEventPattern(pattern, { source: 'com.example.jobs', 'detail-type': QUERY_DETAIL_TYPE })).toBe(true);
+    for (const detailType of [RESOLVED_DETAIL_TYPE, FAILED_DETAIL_TYPE]) {
+      expect(matchesEventPattern(pattern, { source: RESULT_SOURCE, 'detail-type': detailType }), detailType).toBe(false);
+    }
   });
 
   it('targets the events function with a retry policy and the DLQ', () => {
@@ -316,7 +353,6 @@ describe('alarms', () => {
       [httpFn, 'Throttles', 1],
       [eventsFn, 'Throttles', 1],
     ] as const;
-    expect(TPNS_BINDINGS_DEFAULTS.httpErrorsThreshold).toBe(1);
     for (const [fn, metric, threshold] of expected) {
       const found = find(metric, { Ref: fn });
       expect(found, `${metric} alarm for ${fn}`).toHaveLength(1);
@@ -331,6 +367,23 @@ describe('alarms', () => {
     }
   });
 
+  it('fire on the first HTTP function error or throttle, but only on a sustained rate of events function errors', () => {
+    const one = (fn: string, metric: string) => {
+      const found = find(metric, { Ref: fn });
+      expect(found).toHaveLength(1);
+      return found[0];
+    };
+    // HTTP: any invocation error is a crash, an init failure or a timeout.
+    expect(breaches(one(httpFn, 'Errors'), 0)).toBe(false);
+    expect(breaches(one(httpFn, 'Errors'), 1)).toBe(true);
+    for (const fn of [httpFn, eventsFn]) {
+      expect(breaches(one(fn, 'Throttles'), 0)).toBe(false);
+      expect(breaches(one(fn, 'Throttles'), 1)).toBe(true);
+    }
+    // Events: errors are retried by Lambda; one is no reason to page anyone.
+    expect(breaches(one(eventsFn, 'Errors'), 1)).toBe(false);
+  });
+
   it('exists for API 5xx on the stage', () => {
     const found = find('5xx');
     expect(found).toHaveLength(1);
@@ -343,6 +396,8 @@ describe('alarms', () => {
         { Name: 'Stage', Value: '$default' },
       ]),
     });
+    // A single upstream blip (one 5xx) does not alarm.
+    expect(breaches(found[0], 1)).toBe(false);
   });
 
   it('exists for dead-letter queue depth above zero', () => {
@@ -355,6 +410,8 @@ describe('alarms', () => {
       ComparisonOperator: 'GreaterThanThreshold',
       Dimensions: [{ Name: 'QueueName', Value: getAtt(dlq, 'QueueName') }],
     });
+    expect(breaches(found[0], 0)).toBe(false);
+    expect(breaches(found[0], 1)).toBe(true);
   });
 
   it('are six, without actions when no topic is given', () => {

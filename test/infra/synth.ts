@@ -71,3 +71,46 @@ export function iamStatements(template: Template): PolicyStatement[] {
 export function statementsFor(template: Template, service: string): PolicyStatement[] {
   return iamStatements(template).filter((s) => s.Effect === 'Allow' && actionsOf(s).some((a) => a === '*' || a.startsWith(`${service}:`)));
 }
+
+/**
+ * Whether an event matches an EventBridge event pattern, for the kind of pattern this construct writes:
+ * each field of the pattern must be in the event, with one of the listed strings as its value (nested
+ * objects such as `detail` recurse). Content filters ({ prefix }, { anything-but }, …) are not implemented:
+ * a pattern with one throws instead of answering wrongly.
+ */
+export function matchesEventPattern(pattern: Record<string, unknown>, event: Record<string, unknown>): boolean {
+  const fields = Object.entries(pattern);
+  if (fields.length === 0) throw new Error('an empty event pattern (EventBridge refuses those)');
+  return fields.every(([field, allowed]) => {
+    const value = event[field];
+    if (Array.isArray(allowed)) {
+      if (!allowed.every((a) => typeof a === 'string')) throw new Error(`${field}: content filters are not implemented`);
+      return (Array.isArray(value) ? value : [value]).some((v) => allowed.includes(v));
+    }
+    if (allowed !== null && typeof allowed === 'object') {
+      return (
+        value !== null &&
+        typeof value === 'object' &&
+        matchesEventPattern(allowed as Record<string, unknown>, value as Record<string, unknown>)
+      );
+    }
+    throw new Error(`${field}: a pattern field must be a list or an object`);
+  });
+}
+
+/** Whether a datapoint `value` breaches a CloudWatch alarm (its template properties). */
+export function breaches(alarm: { Threshold: number; ComparisonOperator: string }, value: number): boolean {
+  const { Threshold: threshold, ComparisonOperator: operator } = alarm;
+  switch (operator) {
+    case 'GreaterThanOrEqualToThreshold':
+      return value >= threshold;
+    case 'GreaterThanThreshold':
+      return value > threshold;
+    case 'LessThanThreshold':
+      return value < threshold;
+    case 'LessThanOrEqualToThreshold':
+      return value <= threshold;
+    default:
+      throw new Error(`comparison operator ${operator} is not implemented`);
+  }
+}
