@@ -14,6 +14,11 @@ export interface SandboxKnobs {
   maxItemsPerCall: number;
   /** A call listing one of these accounts or tokens gets that fault, every time (e.g. 1008007 for an id TPNS refuses). */
   faultsByItem: Record<string, Fault>;
+  /**
+   * Setting it restarts every random choice (which calls fault, and with what; the latency jitter)
+   * from this seed, so a test sees the same sequence each run. null: Math.random.
+   */
+  seed: number | null;
 }
 
 export const SANDBOX_DEFAULTS: SandboxKnobs = {
@@ -24,7 +29,11 @@ export const SANDBOX_DEFAULTS: SandboxKnobs = {
   faultKinds: ['http503', 'rate_limited', 'internal', 'reset'],
   maxItemsPerCall: Number.POSITIVE_INFINITY,
   faultsByItem: {},
+  seed: null,
 };
+
+/** mulberry32 takes 32 bits: a larger seed would silently repeat a smaller one's sequence. */
+const MAX_SEED = 0xffff_ffff;
 
 /** JSON has no Infinity: an unlimited maxItemsPerCall travels as null. */
 export const knobsAsJson = (knobs: SandboxKnobs) => ({
@@ -65,6 +74,12 @@ export const parseKnobs = (input: unknown): Partial<SandboxKnobs> => {
           throw fail('an object of account or token → fault');
         }
         knobs.faultsByItem = value as Record<string, Fault>;
+        break;
+      case 'seed':
+        if (value !== null && !(Number.isInteger(value) && value >= 0 && value <= MAX_SEED)) {
+          throw fail(`an integer from 0 to ${MAX_SEED}, or null for Math.random`);
+        }
+        knobs.seed = value;
         break;
       default:
         throw new Error(`unknown knob "${name}"; knobs: ${Object.keys(SANDBOX_DEFAULTS).join(', ')}`);

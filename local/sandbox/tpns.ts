@@ -7,6 +7,7 @@ import { authenticate } from './auth.ts';
 import { CONTROL_PATH, type SandboxControls, serveControl } from './control.ts';
 import { type Fault, faultReply } from './faults.ts';
 import { pickFault, SANDBOX_DEFAULTS, type SandboxKnobs } from './knobs.ts';
+import { randomSource } from './random.ts';
 import { type Binding, SANDBOX_APPS, SANDBOX_BINDINGS, type SandboxApp } from './seed-data.ts';
 import { emptyStats, type SandboxStats } from './stats.ts';
 
@@ -40,6 +41,7 @@ export interface TpnsSandbox {
 
 const PARSE_ERROR = refusal(TPNS_CODE.PARAMETER_PARSE_ERROR, 'parse error');
 
+/** `knobs.seed` makes the sandbox's random choices reproducible from the start (see SandboxKnobs.seed). */
 export const startTpnsSandbox = async (
   options: { port?: number; knobs?: Partial<SandboxKnobs>; apps?: SandboxApp[]; bindings?: Binding[] } = {},
 ): Promise<TpnsSandbox> => {
@@ -50,6 +52,7 @@ export const startTpnsSandbox = async (
   let stats = emptyStats();
   const queued: Fault[] = [];
   const hanging = new Set<ServerResponse>();
+  let random = randomSource(knobs.seed);
 
   /** `counted` is the stats of the call's arrival: a call still running at resetStats() does not spill into the new counts. */
   const answerCall = async (req: IncomingMessage, path: string, body: string, counted: SandboxStats): Promise<Reply | 'reset' | 'hang'> => {
@@ -58,9 +61,9 @@ export const startTpnsSandbox = async (
       return { status: 404, payload: { retCode: 404, errMsg: 'not found' }, outcome: 'http404' };
     }
     const region = match[1] ?? DEFAULT_REGION;
-    const latency = knobs.latencyMs + Math.random() * knobs.latencyJitterMs;
+    const latency = knobs.latencyMs + random() * knobs.latencyJitterMs;
     if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
-    const fault = pickFault(knobs, queued, body, Math.random);
+    const fault = pickFault(knobs, queued, body, random);
     if (fault !== undefined) return faultReply(fault);
     const app = authenticate(apps, req.headers, body);
     if (!app) return refusal(TPNS_CODE.AUTH_FAILED, 'authentication failed');
@@ -101,7 +104,10 @@ export const startTpnsSandbox = async (
     get queuedFaults() {
       return queued.length;
     },
-    configure: (changes) => Object.assign(knobs, changes),
+    configure: (changes) => {
+      Object.assign(knobs, changes);
+      if (changes.seed !== undefined) random = randomSource(changes.seed);
+    },
     injectFaults: (...faults) => queued.push(...faults),
     rotateKey: (accessId, secretKey) => {
       const app = apps.find((candidate) => candidate.accessId === accessId);
