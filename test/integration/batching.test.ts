@@ -97,7 +97,7 @@ describe('bounded concurrency', () => {
   });
 
   it('keeps the bound while chunks are split and retried', async () => {
-    tpns.configure({ latencyMs: 5, maxItemsPerCall: 30, faultRate: 0.2, faultKinds: ['internal', 'http503'] });
+    tpns.configure({ latencyMs: 5, maxItemsPerCall: 30, faultRate: 0.2, faultKinds: ['internal', 'http503'], seed: 1 });
     const answer = await postQuery(api.url, { accounts: accounts(10 * MAX_BATCH) });
     expect(answer.status, answer.text).toBe(200);
     expect(tpns.stats.peakConcurrent).toBeLessThanOrEqual(CONCURRENCY);
@@ -191,6 +191,7 @@ describe('the sandbox knobs over HTTP (what `npm start` users and the benchmark 
     [{ latencyMs: -1 }, /latencyMs/],
     [{ faultRate: 2 }, /faultRate/],
     [{ faultKinds: ['explode'] }, /faultKinds/],
+    [{ seed: 1.5 }, /seed/],
     [{ latency: 20 }, /unknown knob "latency"/],
   ])('a bad knob %j is a 400 naming it, and changes nothing', async (knobs, message) => {
     const before = { ...tpns.knobs };

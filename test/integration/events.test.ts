@@ -306,7 +306,7 @@ describe('Failed events: failures no retry can fix are published, and the handle
 
 describe('failures a retry may fix are thrown (Lambda retries, then the dead-letter queue)', () => {
   it('TPNS unavailable on every attempt → throws, publishes nothing', async () => {
-    environment.tpns.configure({ faultRate: 1 });
+    environment.tpns.configure({ faultRate: 1, seed: 1 });
     try {
       const error = await handler(envelope({ accounts: ['account1'] }), context()).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(TpnsError);

@@ -179,7 +179,7 @@ describe('a chunk that fails after its retries', () => {
 
 describe('the deadline from the Lambda context', () => {
   it('a TPNS that never answers → 504 from the handler, before the function times out', async () => {
-    tpns.configure({ faultRate: 1, faultKinds: ['hang'] });
+    tpns.configure({ faultRate: 1, faultKinds: ['hang'], seed: 1 });
     const problem = expectProblem(await getAccount1(hurried.url), 504);
     // Not middy's own timeout ("timeout"), not the adapter's cut-off (a bare 500): the query core's answer.
     expect(problem.type).toBe(`${PROBLEM}tpns-timeout`);
@@ -187,7 +187,7 @@ describe('the deadline from the Lambda context', () => {
 
   it('retries stop at the deadline: a slow, failing TPNS gets fewer than 1 + 3 attempts', async () => {
     // Each attempt takes >= 1 s, the deadline is 2 s away: a third attempt could only start past it.
-    tpns.configure({ latencyMs: 1_000, faultRate: 1, faultKinds: ['internal'] });
+    tpns.configure({ latencyMs: 1_000, faultRate: 1, faultKinds: ['internal'], seed: 1 });
     const answer = await getAccount1(hurried.url);
     expect([502, 504], answer.text).toContain(answer.status);
     expect(tpns.stats.calls).toBeLessThan(4);
@@ -275,7 +275,7 @@ describe('credential rotation', () => {
 
   // Spread out (jitter), some rejections arrive after the refresh is done: they must take its key, not read again.
   it('concurrent requests share one refresh', async () => {
-    tpns.configure({ latencyMs: 100, latencyJitterMs: 60 });
+    tpns.configure({ latencyMs: 100, latencyJitterMs: 60, seed: 1 });
     rotate('rotated-key-0002');
     const reads = secretReads();
     const answers = await Promise.all(Array.from({ length: 8 }, () => getAccount1()));
@@ -285,7 +285,7 @@ describe('credential rotation', () => {
   });
 
   it('the concurrent chunks of one request share one refresh', async () => {
-    tpns.configure({ latencyJitterMs: 60 });
+    tpns.configure({ latencyJitterMs: 60, seed: 1 });
     rotate('rotated-key-0003');
     const reads = secretReads();
     const answer = await postQuery(api.url, { accounts: accounts(800) });
