@@ -27,10 +27,11 @@ export const FAILED_DETAIL_TYPE = 'TPNS Bindings Query Failed';
 /**
  * The deployed timeouts; each handler derives its deadline from the time Lambda says is left.
  * - http: below API Gateway's 30 s, with 5 s for cold start and API Gateway's own overhead; the
- *   handler answers (a 504 problem if TPNS is too slow) a second before API Gateway would give up.
+ *   handler answers (with what it has, or a 504 problem) a second before its own timeout.
  * - events: no client waits, so a large query may take longer (several rounds of chunks, with
- *   retries); 60 s bounds the cost of a hung TPNS. At its deadline the query is thrown, not
- *   published as Failed: Lambda's async retries, then the dead-letter queue, take the event.
+ *   retries); 60 s bounds the cost of a hung TPNS. Chunks the deadline leaves unanswered are items
+ *   with reason "timeout" in a partial Resolved event; with nothing answered at all, the query is
+ *   thrown, not published as Failed: Lambda's async retries, then the dead-letter queue, take the event.
  */
 export const FUNCTION_TIMEOUTS_MS = { http: 25_000, events: 60_000 } as const;
 
