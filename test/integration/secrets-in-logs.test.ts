@@ -180,6 +180,8 @@ describe('in fresh processes (`npm start`): what the process writes, whole', () 
     expect(ok.answers[0]!.status).toBe(200);
     const rejected = await run('team/basic-wrong-key', (url) => [postQuery(url, { tokens: ['token1'] })]);
     expectProblem(rejected.answers[0]!, 502);
+    expect(ok.wire.length).toBeGreaterThan(0);
+    expect(rejected.wire.length).toBeGreaterThan(0);
     expect([...ok.wire, ...rejected.wire].every((headers) => headers.authorization?.startsWith('Basic '))).toBe(true);
     expect(rejected.wire.length).toBeGreaterThan(0);
   });
