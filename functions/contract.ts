@@ -15,6 +15,12 @@ export const HTTP_ROUTES = {
 /** API Gateway HTTP APIs cut an integration off at 30 s, whatever the function timeout. */
 export const API_GATEWAY_TIMEOUT_MS = 30_000;
 
+/**
+ * Lambda refuses a synchronous invoke's response over 6 MB (API Gateway then answers a bare 500).
+ * It measures the serialized result — the body escaped once more inside it — not the body.
+ */
+export const LAMBDA_RESPONSE_LIMIT_BYTES = 6_291_456;
+
 // ── EventBridge ───────────────────────────────────────────────────────────────────────────
 /** The query event in (any source, or the construct's allowedSources)… */
 export const QUERY_DETAIL_TYPE = 'TPNS Bindings Query Requested';

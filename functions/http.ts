@@ -5,7 +5,7 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import httpRouterHandler, { type Route } from '@middy/http-router';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
-import { API_GATEWAY_TIMEOUT_MS, HTTP_ROUTES, METRICS } from './contract.ts';
+import { API_GATEWAY_TIMEOUT_MS, HTTP_ROUTES, LAMBDA_RESPONSE_LIMIT_BYTES, METRICS } from './contract.ts';
 import { readConfig } from './core/config.ts';
 import { type CredentialsContext, tpnsCredentials } from './core/credentials.ts';
 import { type AccountTokens, itemsOf, type QueryResult, type TokenAccounts } from './core/normalize.ts';
@@ -16,11 +16,17 @@ import { logger, metrics } from './observability.ts';
 
 /** Time kept back from the deadline to serialise and return the answer. */
 export const DEADLINE_MARGIN_MS = 1_000;
-/**
- * Lambda refuses a response over 6 MB, and API Gateway would answer a bare 500; the body is
- * escaped once more inside the invoke response, so the bound on it leaves room for that.
- */
-export const MAX_RESPONSE_BODY_BYTES = 5_000_000;
+/** The largest serialized result this handler returns: Lambda's limit, less a little for the runtime's framing. */
+export const MAX_RESPONSE_BYTES = LAMBDA_RESPONSE_LIMIT_BYTES - 4_096;
+/** JSON escapes one UTF-16 unit into at most 6 bytes (`\u001f`): a body this short always fits, unmeasured. */
+const UNMEASURED_BODY_CHARS = Math.floor((MAX_RESPONSE_BYTES - 4_096) / 6);
+
+/** The size Lambda would measure (the result serialized, the body a JSON string in it) when it is over the limit. */
+const oversize = (result: JsonResult): number | undefined => {
+  if (result.body.length <= UNMEASURED_BODY_CHARS) return undefined;
+  const size = Buffer.byteLength(JSON.stringify(result));
+  return size > MAX_RESPONSE_BYTES ? size : undefined;
+};
 
 const config = readConfig();
 const credentials = tpnsCredentials(config.secretId);
@@ -62,13 +68,13 @@ const queryRoute = route(
     const { kind, region, partial } = result;
     const items = itemsOf(result);
     const answer = json(200, { [kind]: items, partial, region, requestId: context.awsRequestId });
-    const size = Buffer.byteLength(answer.body);
-    if (size > MAX_RESPONSE_BODY_BYTES) {
+    const size = oversize(answer);
+    if (size !== undefined) {
       throw new ProblemError(
         413,
         'response-too-large',
         'Answer too large',
-        `the answer for these ${items.length} items is ${(size / 1e6).toFixed(1)} MB, over the ${MAX_RESPONSE_BODY_BYTES / 1e6} MB a Lambda response can carry; split the request, or use the EventBridge query, which delivers answers of any size in parts`,
+        `the answer for these ${items.length} items is ${(size / 1e6).toFixed(1)} MB as a Lambda response, over the ${(MAX_RESPONSE_BYTES / 1e6).toFixed(1)} MB it can carry; split the request, or use the EventBridge query, which delivers answers of any size in parts`,
       );
     }
     return answer;

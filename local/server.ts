@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { FUNCTION_TIMEOUTS_MS } from '../functions/contract.ts';
+import { FUNCTION_TIMEOUTS_MS, LAMBDA_RESPONSE_LIMIT_BYTES } from '../functions/contract.ts';
 import { gatewayError, HTTP_API_LIMITS, toHttpApiEvent, writeHttpApiResult } from './apigateway.ts';
 import { type LocalEnvironment, startLocalEnvironment } from './environment.ts';
 import { lambdaContext } from './lambda-context.ts';
@@ -52,6 +52,8 @@ export const startLocalApi = async (
       try {
         const result = await Promise.race([handler(event, lambdaContext('tpns-bindings-http', timeoutMs)), timedOut]);
         if (result === 'timeout') gatewayError(res, cutOff.status, cutOff.message);
+        // Lambda refuses the response, and API Gateway answers as it does for a failed function.
+        else if (Buffer.byteLength(JSON.stringify(result)) > LAMBDA_RESPONSE_LIMIT_BYTES) gatewayError(res, 500, 'Internal Server Error');
         else writeHttpApiResult(res, result);
       } catch {
         // What API Gateway answers when the function itself fails.
