@@ -5,7 +5,8 @@ import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { CredentialSource, TpnsSecret } from './credentials.ts';
 import { type AccountTokens, normalizeAccountTokens, normalizeTokenAccounts, type QueryResult, type TokenAccounts } from './normalize.ts';
-import { type Chunk, ChunkQueue } from './query/chunks.ts';
+import { callBudget } from './query/budget.ts';
+import { type Chunk, ChunkQueue, type ChunkSizes } from './query/chunks.ts';
 import { drain } from './query/pool.ts';
 import { RETRY_DEFAULTS, retryDelayMs } from './query/retry.ts';
 import type { Query } from './request.ts';
@@ -26,6 +27,21 @@ export interface QueryOptions {
 
 /** Access points found by discovery, per AccessId, for the life of the container. */
 const discoveredRegions = new Map<string, Region>();
+/**
+ * Chunk sizes TPNS refused and accepted, per AccessId, so that a warm container does not relearn
+ * them request after request; forgotten after a while, so that neither a refusal caused by one id
+ * nor a limit TPNS has since changed stays with the container for good.
+ */
+const learnedChunkSizes = new Map<string, { sizes: ChunkSizes; since: number }>();
+export const CHUNK_SIZES_TTL_MS = 10 * 60_000;
+
+const chunkSizesFor = (accessId: string, now: number): ChunkSizes => {
+  const learned = learnedChunkSizes.get(accessId);
+  if (learned !== undefined && now - learned.since < CHUNK_SIZES_TTL_MS) return learned.sizes;
+  const sizes = { limit: Number.POSITIVE_INFINITY, largestAccepted: 0 };
+  learnedChunkSizes.set(accessId, { sizes, since: now });
+  return sizes;
+};
 
 type Item = Query['items'][number];
 type Answer = AccountTokens | TokenAccounts;
@@ -66,6 +82,8 @@ class QueryRun {
   regionKnown: boolean;
   /** The first failure no other chunk could avoid: no call starts after it. */
   fatal: TpnsError | undefined;
+  /** TPNS calls this run may still make (query/budget.ts). */
+  callsLeft = 0;
   readonly retries = new Map<FailureKind, number>();
   readonly options: QueryOptions;
   readonly clock: Clock;
@@ -92,6 +110,10 @@ class QueryRun {
       if (remaining < RETRY_DEFAULTS.minCallMs) {
         throw new TpnsError('timeout', region, 'the deadline was reached before TPNS answered');
       }
+      if (this.callsLeft <= 0) {
+        throw new TpnsError('call_budget_spent', region, 'the request spent its budget of TPNS calls before this chunk was answered');
+      }
+      this.callsLeft--;
       const secret = this.secret;
       try {
         return await this.attempt(region, secret, body, remaining);
@@ -196,7 +218,8 @@ const countItems = (results: readonly Answer[]): void => {
  */
 export const runQuery = async (query: Query, options: QueryOptions): Promise<QueryResult> => {
   const run = new QueryRun(options);
-  const chunks = new ChunkQueue(query.items.length, options.config.maxBatch);
+  const chunks = new ChunkQueue(query.items.length, options.config.maxBatch, chunkSizesFor(run.secret.accessId, run.clock.now()));
+  run.callsLeft = callBudget(chunks.initialCount);
   const results = new Array<Answer>(query.items.length);
   let calls = 0;
   let answered = 0;

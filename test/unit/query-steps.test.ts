@@ -101,31 +101,41 @@ const all = (queue: ChunkQueue): Chunk[] => {
 
 describe('ChunkQueue: chunks in order, halving what TPNS refuses', () => {
   it('cuts the items into chunks of maxBatch, the last one shorter', () => {
-    expect(all(new ChunkQueue(7, 3))).toEqual([
+    expect(all(new ChunkQueue(7, 3, { limit: Infinity, largestAccepted: 0 }))).toEqual([
       { start: 0, end: 3 },
       { start: 3, end: 6 },
       { start: 6, end: 7 },
     ]);
-    expect(all(new ChunkQueue(0, 3))).toEqual([]);
+    expect(all(new ChunkQueue(0, 3, { limit: Infinity, largestAccepted: 0 }))).toEqual([]);
   });
 
   it('a refused chunk larger than any accepted one halves the chunk size for the rest of the run', () => {
-    const queue = new ChunkQueue(10, 4);
+    const sizes = { limit: Infinity, largestAccepted: 0 };
+    const queue = new ChunkQueue(10, 4, sizes);
     const first = queue.next() as Chunk;
     expect(queue.split(first)).toBe(true);
     expect(queue.chunkLimit).toBe(2);
-    // The halves first, then the rest of the items in chunks of the new size.
+    expect(sizes.limit).toBe(2); // what the next run of this app starts with
+    // The chunks not yet tried first, cut to the new size, then the halves.
     expect(all(queue)).toEqual([
-      { start: 0, end: 2 },
-      { start: 2, end: 4 },
       { start: 4, end: 6 },
       { start: 6, end: 8 },
       { start: 8, end: 10 },
+      { start: 0, end: 2 },
+      { start: 2, end: 4 },
     ]);
   });
 
+  it('starts from what earlier runs learned, and counts its first cut in chunks of that size', () => {
+    const queue = new ChunkQueue(10, 5, { limit: 3, largestAccepted: 3 });
+    expect(queue.initialCount).toBe(4);
+    const refused = queue.next() as Chunk;
+    queue.split(refused);
+    expect(queue.chunkLimit).toBe(3);
+  });
+
   it('an odd chunk splits with the larger half first', () => {
-    const queue = new ChunkQueue(5, 5);
+    const queue = new ChunkQueue(5, 5, { limit: Infinity, largestAccepted: 0 });
     queue.split(queue.next() as Chunk);
     expect(all(queue)).toEqual([
       { start: 0, end: 3 },
@@ -134,20 +144,20 @@ describe('ChunkQueue: chunks in order, halving what TPNS refuses', () => {
   });
 
   it('a refusal at a size TPNS already accepted is about the ids: only that chunk is split', () => {
-    const queue = new ChunkQueue(12, 4);
+    const queue = new ChunkQueue(12, 4, { limit: Infinity, largestAccepted: 0 });
     queue.accepted(queue.next() as Chunk);
     const refused = queue.next() as Chunk;
     expect(queue.split(refused)).toBe(true);
     expect(queue.chunkLimit).toBe(4);
     expect(all(queue)).toEqual([
+      { start: 8, end: 12 },
       { start: 4, end: 6 },
       { start: 6, end: 8 },
-      { start: 8, end: 12 },
     ]);
   });
 
   it('a refused size below the largest accepted one does not lower the limit, one above it does', () => {
-    const queue = new ChunkQueue(100, 10);
+    const queue = new ChunkQueue(100, 10, { limit: Infinity, largestAccepted: 0 });
     queue.accepted({ start: 0, end: 6 });
     queue.split({ start: 10, end: 16 });
     expect(queue.chunkLimit).toBe(10);
@@ -156,7 +166,7 @@ describe('ChunkQueue: chunks in order, halving what TPNS refuses', () => {
   });
 
   it('a single item cannot be split', () => {
-    const queue = new ChunkQueue(1, 1);
+    const queue = new ChunkQueue(1, 1, { limit: Infinity, largestAccepted: 0 });
     expect(queue.split(queue.next() as Chunk)).toBe(false);
     expect(queue.next()).toBeUndefined();
   });

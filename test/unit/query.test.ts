@@ -2,8 +2,9 @@ import { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../functions/core/clock.ts';
 import type { TpnsSecret } from '../../functions/core/credentials.ts';
+import { callBudget } from '../../functions/core/query/budget.ts';
 import { RETRY_DEFAULTS } from '../../functions/core/query/retry.ts';
-import { type QueryOptions, runQuery } from '../../functions/core/query.ts';
+import { CHUNK_SIZES_TTL_MS, type QueryOptions, runQuery } from '../../functions/core/query.ts';
 import type { Query } from '../../functions/core/request.ts';
 import { TpnsError } from '../../functions/core/tpns/failures.ts';
 import { ACCESS_POINTS, QUERY_PATH } from '../../functions/core/tpns/regions.ts';
@@ -42,7 +43,10 @@ const fakeClock = (random: () => number): FakeClock => {
   };
 };
 
-type Reply = { retCode: number; tookMs?: number } | 'ok';
+/** A whole-call retCode (after `tookMs` of the clock), every item found, or a call that hangs until undici gives up. */
+type Reply = { retCode: number; tookMs?: number } | 'ok' | 'hang';
+/** The n-th call's reply (the last repeats), or a reply chosen by the tokens it lists. */
+type Script = Reply[] | ((tokens: string[]) => Reply);
 
 let agent: MockAgent;
 /** Items per call, in the order TPNS saw them. */
@@ -62,14 +66,20 @@ afterEach(async () => {
  * TPNS answers the n-th call with `script[n]` (the last entry repeats): a whole-call retCode, or every
  * item found. `tookMs` moves the clock as if the call had taken that long.
  */
-const scriptTpns = (clock: FakeClock, ...script: Reply[]) => {
+const scriptTpns = (clock: FakeClock, ...script: Reply[]) => scriptTpnsBy(clock, script);
+
+const scriptTpnsBy = (clock: FakeClock, script: Script) => {
   agent
     .get(ACCESS_POINTS.guangzhou)
     .intercept({ path: QUERY_PATH, method: 'POST' })
     .reply<object>(({ body }) => {
       const request = JSON.parse(String(body)) as { token_list: string[] };
-      const reply = script[Math.min(calls.length, script.length - 1)] ?? 'ok';
+      const reply = typeof script === 'function' ? script(request.token_list) : (script[Math.min(calls.length, script.length - 1)] ?? 'ok');
       calls.push(request.token_list.length);
+      if (reply === 'hang') {
+        // What undici throws when no answer comes within the call's timeout (TPNS_CALL_TIMEOUT).
+        throw Object.assign(new Error('Headers Timeout Error'), { code: 'UND_ERR_HEADERS_TIMEOUT' });
+      }
       if (reply !== 'ok') {
         clock.advance(reply.tookMs ?? 0);
         return { statusCode: 200, data: { retCode: reply.retCode, errMsg: 'scripted' } };
@@ -88,14 +98,19 @@ const scriptTpns = (clock: FakeClock, ...script: Reply[]) => {
 
 const tokens = (n: number): Query => ({ kind: 'tokens', items: Array.from({ length: n }, (_, i) => `t${i}`) });
 
-const run = (query: Query, clock: FakeClock, overrides: Partial<QueryOptions> & { deadlineInMs?: number } = {}) =>
-  runQuery(query, {
-    credentials: { current: SECRET, refresh: async () => SECRET },
+/** Chunk sizes are learned per AccessId for the life of the module: each run here is an app of its own. */
+let apps = 0;
+
+const run = (query: Query, clock: FakeClock, overrides: Partial<QueryOptions> & { deadlineInMs?: number } = {}) => {
+  const secret = { ...SECRET, accessId: `app-${++apps}` };
+  return runQuery(query, {
+    credentials: { current: secret, refresh: async () => secret },
     deadline: START + (overrides.deadlineInMs ?? 20_000),
     config: { endpoint: undefined, maxBatch: 100, concurrency: 1, ...overrides.config },
     dispatcher: agent,
     clock,
   });
+};
 
 const failureOf = async (promise: Promise<unknown>): Promise<TpnsError> => {
   const error = await promise.then(
@@ -205,5 +220,89 @@ describe('failures that end the request', () => {
       { status: 'error', reason: 'rate_limited', code: 1008028 },
       { status: 'ok', reason: undefined, code: undefined },
     ]);
+  });
+});
+
+describe('hung calls', () => {
+  it('a chunk whose call timed out is tried again when the deadline leaves time', async () => {
+    const clock = fakeClock(() => 1);
+    scriptTpns(clock, 'hang', 'ok');
+    const result = await run(tokens(2), clock);
+    expect(calls).toEqual([2, 2]);
+    expect(clock.sleeps).toEqual([baseDelayMs]);
+    expect(result.partial).toBe(false);
+  });
+
+  it('a chunk that keeps hanging ends as items with reason "timeout"', async () => {
+    const clock = fakeClock(() => 1);
+    scriptTpnsBy(clock, (list) => (list.includes('t0') ? 'hang' : 'ok'));
+    const result = await run(tokens(2), clock, { config: { endpoint: undefined, maxBatch: 1, concurrency: 1 } });
+    expect(calls).toEqual([1, 1, 1, 1, 1]);
+    expect(result.kind === 'tokens' && result.tokens.map(({ status, reason }) => ({ status, reason }))).toEqual([
+      { status: 'error', reason: 'timeout' },
+      { status: 'ok', reason: undefined },
+    ]);
+  });
+});
+
+describe('the call budget', () => {
+  const refusesBad = (list: string[]): Reply => (list.some((token) => token.startsWith('bad')) ? { retCode: 1008007 } : 'ok');
+  /** 10 chunks of 100, each with one id TPNS refuses. */
+  const withBadIds = (): Query => ({
+    kind: 'tokens',
+    items: Array.from({ length: 1_000 }, (_, i) => (i % 100 === 50 ? `bad${i}` : `t${i}`)),
+  });
+
+  it('caps the calls of a request at perChunk × chunks + extra; what it could not answer says why', async () => {
+    const clock = fakeClock(() => 1);
+    scriptTpnsBy(clock, refusesBad);
+    const result = await run(withBadIds(), clock, { config: { endpoint: undefined, maxBatch: 100, concurrency: 4 } });
+    expect(calls).toHaveLength(callBudget(10));
+    expect(result.partial).toBe(true);
+    const items = result.kind === 'tokens' ? result.tokens : [];
+    const spent = items.filter((item) => item.reason === 'call_budget_spent');
+    expect(spent.length).toBeGreaterThan(0);
+    expect(spent.every((item) => item.status === 'error')).toBe(true);
+    // Every chunk had its try before any was halved twice: all but the refused ids' neighbourhoods are answered.
+    expect(items.filter((item) => item.status === 'ok').length).toBeGreaterThan(500);
+  });
+
+  it('a single chunk can still isolate the one id TPNS refuses', async () => {
+    const clock = fakeClock(() => 1);
+    scriptTpnsBy(clock, refusesBad);
+    const query: Query = { kind: 'tokens', items: Array.from({ length: 100 }, (_, i) => (i === 37 ? 'bad37' : `t${i}`)) };
+    const result = await run(query, clock, { config: { endpoint: undefined, maxBatch: 100, concurrency: 1 } });
+    expect(calls.length).toBeLessThanOrEqual(callBudget(1));
+    const items = result.kind === 'tokens' ? result.tokens : [];
+    expect(items.filter((item) => item.status !== 'ok').map(({ token, code }) => ({ token, code }))).toEqual([
+      { token: 'bad37', code: 1008007 },
+    ]);
+  });
+});
+
+describe('chunk sizes learned in a warm container', () => {
+  it('a size TPNS refused is not tried again by the next request of the same app', async () => {
+    const clock = fakeClock(() => 1);
+    scriptTpnsBy(clock, (list) => (list.length > 30 ? { retCode: 1008007 } : 'ok'));
+    const secret = { ...SECRET, accessId: 'learns-sizes' };
+    const once = () =>
+      runQuery(tokens(100), {
+        credentials: { current: secret, refresh: async () => secret },
+        deadline: clock.now() + 20_000,
+        config: { endpoint: undefined, maxBatch: 100, concurrency: 1 },
+        dispatcher: agent,
+        clock,
+      });
+    await once();
+    expect(Math.max(...calls)).toBe(100);
+    calls = [];
+    await once();
+    expect(calls.length).toBeGreaterThan(0);
+    expect(Math.max(...calls)).toBeLessThanOrEqual(30);
+    // …until the memory expires: then the container learns afresh.
+    clock.advance(CHUNK_SIZES_TTL_MS);
+    calls = [];
+    await once();
+    expect(Math.max(...calls)).toBe(100);
   });
 });

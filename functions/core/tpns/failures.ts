@@ -12,10 +12,12 @@ export type FailureKind =
   | 'app_unavailable'
   | 'timeout'
   | 'unavailable'
-  | 'bad_response';
+  | 'bad_response'
+  /** Not TPNS's answer: the request's own budget of calls (query/budget.ts) is spent. */
+  | 'call_budget_spent';
 
 /** Why an item has no answer when its chunk failed (the item's `reason`). */
-export type FailureReason = 'timeout' | 'unavailable' | 'rate_limited';
+export type FailureReason = 'timeout' | 'unavailable' | 'rate_limited' | 'call_budget_spent';
 
 export interface FailureMeaning {
   /** Worth another attempt as it is, after a backoff. */
@@ -109,7 +111,8 @@ export const FAILURES: Readonly<Record<FailureKind, FailureMeaning>> = {
     title: 'TPNS could not be reached',
   },
   timeout: {
-    transient: false,
+    // A chunk that hung is tried again when the deadline leaves time for a whole call.
+    transient: true,
     fatal: false,
     permanent: false,
     reason: 'timeout',
@@ -125,6 +128,16 @@ export const FAILURES: Readonly<Record<FailureKind, FailureMeaning>> = {
     status: 502,
     slug: 'tpns-bad-response',
     title: 'TPNS answered with an unreadable response',
+  },
+  call_budget_spent: {
+    transient: false,
+    fatal: false,
+    // The same query would spend the same budget again.
+    permanent: true,
+    reason: 'call_budget_spent',
+    status: 502,
+    slug: 'tpns-call-budget-spent',
+    title: 'TPNS refused too much of this request',
   },
 };
 
