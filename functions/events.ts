@@ -20,7 +20,7 @@ import {
   resolvedEntries,
 } from './core/query-events.ts';
 import type { Query } from './core/request.ts';
-import { logger, metrics } from './observability.ts';
+import { LOGGER_CONTEXT_OPTIONS, logger, metrics } from './observability.ts';
 
 /**
  * Time kept back from the function's remaining time for publishing the result: a few PutEvents
@@ -110,7 +110,7 @@ const publishFailures: MiddlewareObj<Event, EventsOutcome, Error, QueryContext> 
 };
 
 export const handler = middy<Event, EventsOutcome, Error, QueryContext>()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(injectLambdaContext(logger, LOGGER_CONTEXT_OPTIONS))
   .use(logMetrics(metrics, { captureColdStartMetric: true }))
   .use(publishFailures)
   .use(parseQuery)

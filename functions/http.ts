@@ -12,7 +12,7 @@ import { type AccountTokens, itemsOf, type QueryResult, type TokenAccounts } fro
 import { MethodNotAllowedError, NotFoundError, ProblemError, toProblemError } from './core/problems.ts';
 import { runQuery } from './core/query.ts';
 import { parseAccountPath, parseQueryBody, parseTokenPath, type Query } from './core/request.ts';
-import { logger, metrics } from './observability.ts';
+import { LOGGER_CONTEXT_OPTIONS, logger, metrics } from './observability.ts';
 
 /** Time kept back from the deadline to serialise and return the answer. */
 export const DEADLINE_MARGIN_MS = 1_000;
@@ -129,7 +129,7 @@ const problemDetails = (): MiddlewareObj<Event, Result> => ({
 });
 
 export const handler = middy<Event, Result>()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(injectLambdaContext(logger, LOGGER_CONTEXT_OPTIONS))
   .use(logMetrics(metrics, { captureColdStartMetric: true }))
   .use(problemDetails())
   .handler(httpRouterHandler({ routes: ROUTES as unknown as Route<Event, Result>[], notFoundResponse: noRoute }));

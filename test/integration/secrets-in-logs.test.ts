@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { lambdaContext } from '../../local/lambda-context.ts';
 import { type AwsStandIn, startAwsStandIn } from '../../local/sandbox/aws.ts';
 import { SANDBOX_APPS } from '../../local/sandbox/seed-data.ts';
 import { startTpnsSandbox, type TpnsSandbox } from '../../local/sandbox/tpns.ts';
@@ -22,6 +23,28 @@ import {
  * received (nor the hex HMAC inside it). The Signs are read off the wire by a recording proxy.
  */
 const LOG_ENV = { POWERTOOLS_LOG_LEVEL: 'DEBUG', POWERTOOLS_LOGGER_LOG_EVENT: 'true' };
+/** The settings an operator may choose: none of them may put a caller's credentials or ids in the logs. */
+const LOG_SETTINGS: Record<string, string>[] = [
+  { POWERTOOLS_LOG_LEVEL: 'INFO' },
+  { POWERTOOLS_LOG_LEVEL: 'DEBUG' },
+  { POWERTOOLS_LOG_LEVEL: 'DEBUG', POWERTOOLS_LOGGER_LOG_EVENT: 'true' },
+];
+
+/** What a SigV4-signed call through API Gateway carries, and ids a person could be found by. */
+const SIGNATURE = 'a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9';
+const CALLER_HEADERS = {
+  authorization: `AWS4-HMAC-SHA256 Credential=AKIAMARKER0EXAMPLE00/20261130/us-east-1/execute-api/aws4_request, SignedHeaders=host;x-amz-date;x-amz-security-token, Signature=${SIGNATURE}`,
+  'x-amz-date': '20261130T010203Z',
+  'x-amz-security-token': 'IQoJb3JpZ2luX2VjMARKERSESSIONTOKEN0000',
+  cookie: 'session=COOKIEMARKER0000',
+};
+const PERSONAL_MARKERS = ['AKIAMARKER0EXAMPLE00', SIGNATURE, 'MARKERSESSIONTOKEN', 'COOKIEMARKER', 'pii.marker', 'piimarker'];
+
+const expectNothingPersonalIn = (output: string) => {
+  for (const marker of PERSONAL_MARKERS) {
+    if (output.includes(marker)) expect.fail(`"${marker}" appears in the logs:\n${output.slice(0, 3000)}`);
+  }
+};
 // Before any module creates the Logger (imports are hoisted above plain statements).
 vi.hoisted(() => {
   process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
@@ -36,6 +59,8 @@ const basicToken = (secretKey: string) => Buffer.from(`${APP.accessId}:${secretK
 
 const SECRETS = {
   'team/tpns': secretFor(APP),
+  // Never rotated by a test: what the logging tests run on.
+  'team/tpns-steady': secretFor(APP),
   'team/basic': secretFor(APP, { auth: 'basic' }),
   'team/basic-wrong-key': secretFor(APP, { auth: 'basic', secretKey: WRONG_KEY }),
   'team/wrong-region': secretFor(APP, { region: 'shanghai' }),
@@ -130,7 +155,7 @@ describe('in this process: the handler on the real credential path, output captu
     expectProblem(keep(await send(api.url, '/v1/tokens/unknowntoken/accounts')), 404);
     expectProblem(keep(await postQuery(api.url, '{"tokens": [')), 400);
     expect(signsSent()).toBe(4); // one per TPNS lookup
-    expect(captured.slice(mark).join('')).toMatch(/Lambda invocation event/);
+    expect(captured.slice(mark).join('')).not.toMatch(/Lambda invocation event/);
   });
 
   it('TPNS not answering (504), answering HTTP 503 through the retries (502), resetting the connection', async () => {
@@ -197,5 +222,83 @@ describe('in fresh processes (`npm start`): what the process writes, whole', () 
     expectProblem(notJson.answers[0]!, 503);
     const misnamed = await run('team/misnamed-key', (url) => [postQuery(url, { tokens: ['token1'] })]);
     expectProblem(misnamed.answers[0]!, 503);
+  });
+});
+
+describe('nothing personal in the logs, whatever the settings', () => {
+  it.each(LOG_SETTINGS)('%j: no caller credentials, cookies or queried ids in what the process writes', async (settings) => {
+    const api = await spawnLocalApi({ ...realPathEnv(aws, proxy.endpoint, 'team/tpns-steady'), ...settings });
+    let answers: Answer[];
+    try {
+      const headers = CALLER_HEADERS;
+      answers = [
+        await send(api.url, '/v1/bindings/query', { headers, json: { accounts: ['pii.marker.1@example.com', 'account1'] } }),
+        await send(api.url, '/v1/bindings/query', { headers, json: { tokens: ['piimarkertoken2'] } }),
+        await send(api.url, '/v1/accounts/pii.marker.3%40example.com/tokens', { headers }),
+        await send(api.url, '/v1/tokens/piimarkertoken4/accounts', { headers }),
+        await send(api.url, '/v1/bindings/query', { headers, json: { accounts: ['a'], 'pii.marker.5@example.com': 1 } }),
+      ];
+    } finally {
+      await api.close();
+    }
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 404, 404, 400]);
+    const output = api.output();
+    expect(output).toMatch(/"message":"query answered"/);
+    expectNothingPersonalIn(output);
+  });
+});
+
+describe('the events handler, at DEBUG with POWERTOOLS_LOGGER_LOG_EVENT=true', () => {
+  const captured: string[] = [];
+  let restore: () => void;
+  let handler: (event: unknown, context: unknown) => Promise<unknown>;
+
+  beforeAll(async () => {
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      captured.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof process.stdout.write;
+    restore = () => {
+      process.stdout.write = write;
+    };
+    Object.assign(process.env, realPathEnv(aws, proxy.endpoint, 'team/tpns-steady'));
+    delete process.env.EVENT_BUS_NAME;
+    ({ handler } = (await import('../../functions/events.ts')) as unknown as { handler: typeof handler });
+  });
+  afterAll(() => restore());
+
+  const envelope = (detail: unknown) => ({
+    version: '0',
+    id: 'event-1',
+    'detail-type': 'TPNS Bindings Query Requested',
+    source: 'crm',
+    account: '000000000000',
+    time: '2026-11-30T00:00:00Z',
+    region: 'us-east-1',
+    resources: [],
+    detail,
+  });
+  const context = () => lambdaContext('tpns-bindings-events', 60_000);
+
+  it('a query and a refused query: neither the ids nor the offending field name are logged', async () => {
+    const mark = captured.length;
+    await handler(envelope({ accounts: ['pii.marker.6@example.com'] }), context());
+    const refused = (await handler(envelope({ accounts: ['a'], 'pii.marker.7@example.com': true }), context())) as {
+      events: { 'detail-type': string; detail: { detail: string } }[];
+    };
+    expect(refused.events[0]?.['detail-type']).toBe('TPNS Bindings Query Failed');
+    expect(refused.events[0]?.detail.detail).toContain('pii.marker.7@example.com'); // the caller hears it; the logs do not
+    const output = captured.slice(mark).join('');
+    expect(output).toMatch(/"message":"query answered"/);
+    expect(output).not.toMatch(/Lambda invocation event/);
+    expectNothingPersonalIn(output);
+  });
+
+  it('an event nested 100,000 levels deep is answered (a Failed event), not a crash into the dead-letter queue', async () => {
+    let deep: unknown = 'x';
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    const outcome = (await handler(envelope({ accounts: deep }), context())) as { events: { 'detail-type': string }[] };
+    expect(outcome.events.map((event) => event['detail-type'])).toEqual(['TPNS Bindings Query Failed']);
   });
 });
