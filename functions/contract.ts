@@ -75,12 +75,20 @@ export const CONFIG_DEFAULTS = {
   maxBatch: 100,
   /** TPNS calls in flight per invocation (TPNS_CONCURRENCY). */
   concurrency: 8,
+  /**
+   * TPNS_SECRET_REREAD_COOLDOWN_MS. After a re-read found the refused secret unchanged, refused
+   * requests do not read it again for this long, unless TPNS has accepted the secret since: a key
+   * changed in TPNS but not yet in the secret costs a container one read per cool-down, not one per
+   * request. A secret that changed before TPNS refused the old key heals the first refused request.
+   */
+  secretRereadCooldownMs: 10_000,
 } as const;
 
 /** The accepted ranges: the handlers refuse to start outside them, and the construct refuses to synth. */
 export const CONFIG_LIMITS = {
   maxBatch: { min: 1, max: 10_000 },
   concurrency: { min: 1, max: 64 },
+  secretRereadCooldownMs: { min: 0, max: 300_000 },
 } as const;
 
 // ── Requests ──────────────────────────────────────────────────────────────────────────────

@@ -36,7 +36,7 @@ export const PUBLISH_MARGIN_MS = 10_000;
 const EVENTBRIDGE_TIMEOUTS = { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true } as const;
 
 const config = readConfig();
-const credentials = tpnsCredentials(config.secretId);
+const credentials = tpnsCredentials(config.secretId, { cooldownMs: config.secretRereadCooldownMs });
 /** Unset (local use): nothing is published; the handler returns the events instead. */
 const eventBusName = process.env.EVENT_BUS_NAME || undefined;
 /** One client per container; region, credentials and AWS_ENDPOINT_URL_EVENTBRIDGE come from the environment. */

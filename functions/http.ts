@@ -29,7 +29,7 @@ const oversize = (result: JsonResult): number | undefined => {
 };
 
 const config = readConfig();
-const credentials = tpnsCredentials(config.secretId);
+const credentials = tpnsCredentials(config.secretId, { cooldownMs: config.secretRereadCooldownMs });
 
 type Event = APIGatewayProxyEventV2;
 /** The query, validated before anything is spent on it. */

@@ -8,6 +8,7 @@ export interface Config {
   endpoint: string | undefined;
   maxBatch: number;
   concurrency: number;
+  secretRereadCooldownMs: number;
 }
 
 /** An optional integer variable; empty or unset means the default. */
@@ -43,6 +44,12 @@ const envSchema = z.object({
   ),
   TPNS_MAX_BATCH: intVar('TPNS_MAX_BATCH', CONFIG_LIMITS.maxBatch.min, CONFIG_LIMITS.maxBatch.max, CONFIG_DEFAULTS.maxBatch),
   TPNS_CONCURRENCY: intVar('TPNS_CONCURRENCY', CONFIG_LIMITS.concurrency.min, CONFIG_LIMITS.concurrency.max, CONFIG_DEFAULTS.concurrency),
+  TPNS_SECRET_REREAD_COOLDOWN_MS: intVar(
+    'TPNS_SECRET_REREAD_COOLDOWN_MS',
+    CONFIG_LIMITS.secretRereadCooldownMs.min,
+    CONFIG_LIMITS.secretRereadCooldownMs.max,
+    CONFIG_DEFAULTS.secretRereadCooldownMs,
+  ),
 });
 
 /** Read once at init: a misconfigured function fails its init with a message naming the variable. */
@@ -51,6 +58,12 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   if (!parsed.success) {
     throw new Error(`invalid configuration: ${parsed.error.issues.map((issue) => issue.message).join('; ')}`);
   }
-  const { TPNS_SECRET_ID, TPNS_ENDPOINT, TPNS_MAX_BATCH, TPNS_CONCURRENCY } = parsed.data;
-  return { secretId: TPNS_SECRET_ID, endpoint: TPNS_ENDPOINT, maxBatch: TPNS_MAX_BATCH, concurrency: TPNS_CONCURRENCY };
+  const { TPNS_SECRET_ID, TPNS_ENDPOINT, TPNS_MAX_BATCH, TPNS_CONCURRENCY, TPNS_SECRET_REREAD_COOLDOWN_MS } = parsed.data;
+  return {
+    secretId: TPNS_SECRET_ID,
+    endpoint: TPNS_ENDPOINT,
+    maxBatch: TPNS_MAX_BATCH,
+    concurrency: TPNS_CONCURRENCY,
+    secretRereadCooldownMs: TPNS_SECRET_REREAD_COOLDOWN_MS,
+  };
 };

@@ -22,6 +22,8 @@ export interface TpnsSecret extends TpnsCredentials {
 export interface CredentialSource {
   current: TpnsSecret;
   refresh(rejected: TpnsSecret): Promise<TpnsSecret>;
+  /** TPNS answered a call made with `secret`: a refusal after this is news again, worth a re-read. */
+  accepted(secret: TpnsSecret): void;
 }
 
 export type CredentialsContext = Context & { tpnsCredentials: CredentialSource };
@@ -32,6 +34,9 @@ const INTERNAL_KEY = 'tpnsSecret';
 type SecretRequest = Request<unknown, unknown, Error, CredentialsContext, { [INTERNAL_KEY]: unknown }>;
 
 const parsedSecrets = new WeakMap<object, TpnsSecret>();
+
+export const sameSecret = (a: TpnsSecret, b: TpnsSecret): boolean =>
+  a.accessId === b.accessId && a.secretKey === b.secretKey && a.auth === b.auth && a.region === b.region;
 
 /** Names what is wrong with the secret, never what it holds. */
 export const parseSecret = (raw: unknown, secretId: string): TpnsSecret => {
@@ -64,7 +69,10 @@ export const parseSecret = (raw: unknown, secretId: string): TpnsSecret => {
  * container. Prefetch is off on purpose: a prefetch failure at init is an unhandled
  * rejection, while a failure here is an ordinary error that becomes a 503 problem.
  */
-export const tpnsCredentials = (secretId: string): MiddlewareObj<unknown, unknown, Error, CredentialsContext>[] => {
+export const tpnsCredentials = (
+  secretId: string,
+  { cooldownMs, now = Date.now }: { cooldownMs: number; now?: () => number },
+): MiddlewareObj<unknown, unknown, Error, CredentialsContext>[] => {
   const fetchSecret = secretsManager({
     fetchData: { [INTERNAL_KEY]: secretId },
     cacheKey: CACHE_KEY,
@@ -93,17 +101,27 @@ export const tpnsCredentials = (secretId: string): MiddlewareObj<unknown, unknow
 
   let latest: TpnsSecret | undefined;
   let refreshing: Promise<TpnsSecret> | undefined;
+  /** The last re-read that found the refused secret unchanged, and when. */
+  let unchanged: { secret: TpnsSecret; at: number } | undefined;
+  const accepted = (secret: TpnsSecret) => {
+    if (unchanged !== undefined && sameSecret(unchanged.secret, secret)) unchanged = undefined;
+  };
+  const coolingDown = (rejected: TpnsSecret) =>
+    unchanged !== undefined && sameSecret(unchanged.secret, rejected) && now() - unchanged.at < cooldownMs;
 
   const refresher =
     (request: SecretRequest) =>
     async (rejected: TpnsSecret): Promise<TpnsSecret> => {
       if (latest !== undefined && latest !== rejected) return latest; // another caller already refreshed
+      if (coolingDown(rejected)) return rejected;
       refreshing ??= (async () => {
         clearCache([CACHE_KEY]);
         await fetchBefore(request as Parameters<typeof fetchBefore>[0]);
         metrics.addMetric(METRICS.secretRefreshes, MetricUnit.Count, 1);
-        latest = await resolve(request);
-        return latest;
+        const fresh = await resolve(request);
+        unchanged = sameSecret(fresh, rejected) ? { secret: fresh, at: now() } : undefined;
+        latest = fresh;
+        return fresh;
       })().finally(() => {
         refreshing = undefined;
       });
@@ -114,7 +132,7 @@ export const tpnsCredentials = (secretId: string): MiddlewareObj<unknown, unknow
     before: async (request) => {
       const current = await resolve(request);
       latest ??= current;
-      request.context.tpnsCredentials = { current, refresh: refresher(request) };
+      request.context.tpnsCredentials = { current, refresh: refresher(request), accepted };
     },
   };
 

@@ -3,7 +3,7 @@ import { METRICS } from '../contract.ts';
 import { logger, metrics } from '../observability.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
-import type { CredentialSource, TpnsSecret } from './credentials.ts';
+import { type CredentialSource, sameSecret, type TpnsSecret } from './credentials.ts';
 import { type AccountTokens, normalizeAccountTokens, normalizeTokenAccounts, type QueryResult, type TokenAccounts } from './normalize.ts';
 import { callBudget } from './query/budget.ts';
 import { type Chunk, ChunkQueue, type ChunkSizes } from './query/chunks.ts';
@@ -71,9 +71,6 @@ const failedItem = (item: Item, error: TpnsError): Answer => {
     : { account: item.account, accountType: item.accountType, ...failure, tokens: [] };
 };
 
-const sameSecret = (a: TpnsSecret, b: TpnsSecret) =>
-  a.accessId === b.accessId && a.secretKey === b.secretKey && a.auth === b.auth && a.region === b.region;
-
 /** One query run: its key, its access point and its chunk size can change along the way. */
 class QueryRun {
   secret: TpnsSecret;
@@ -116,7 +113,9 @@ class QueryRun {
       this.callsLeft--;
       const secret = this.secret;
       try {
-        return await this.attempt(region, secret, body, remaining);
+        const response = await this.attempt(region, secret, body, remaining);
+        this.options.credentials.accepted(secret);
+        return response;
       } catch (error) {
         if (!(error instanceof TpnsError)) throw error;
         if (!reread && this.refusesSecret(error, probeRegion)) {

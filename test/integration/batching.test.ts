@@ -141,7 +141,7 @@ describe('a chunk TPNS refuses with 1008007', () => {
     const secret = parseSecret(JSON.parse(aws.secrets.get(SANDBOX_SECRET_ID)!), SANDBOX_SECRET_ID);
     const query: Query = { kind: 'accounts', items: list.map((account) => ({ account, accountType: 0 })) };
     const result = await runQuery(query, {
-      credentials: { current: secret, refresh: async () => secret },
+      credentials: { current: secret, refresh: async () => secret, accepted: () => {} },
       deadline: Date.now() + 20_000,
       config: { endpoint: tpns.endpoint, maxBatch: MAX_BATCH, concurrency: 1 },
     });

@@ -121,7 +121,8 @@ describe('in this process: the handler on the real credential path, output captu
         stream.write = write;
       });
     }
-    Object.assign(process.env, realPathEnv(aws, proxy.endpoint, 'team/tpns'));
+    // No re-read cool-down: the rotation test below updates the secret right after the refusal.
+    Object.assign(process.env, realPathEnv(aws, proxy.endpoint, 'team/tpns'), { TPNS_SECRET_REREAD_COOLDOWN_MS: '0' });
     const { startLocalApi } = await import('../../local/server.ts');
     api = await startLocalApi({ port: 0, functionTimeoutMs: 3_000 });
   });

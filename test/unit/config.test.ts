@@ -28,6 +28,7 @@ describe('readConfig: defaults', () => {
       endpoint: undefined,
       maxBatch: 100,
       concurrency: 8,
+      secretRereadCooldownMs: 10_000,
     });
   });
 
@@ -42,7 +43,7 @@ describe('readConfig: defaults', () => {
       process.env.TPNS_CONCURRENCY = '3';
       delete process.env.TPNS_MAX_BATCH;
       delete process.env.TPNS_ENDPOINT;
-      expect(readConfig()).toEqual({ secretId: 'from-process-env', endpoint: undefined, maxBatch: 100, concurrency: 3 });
+      expect(readConfig()).toMatchObject({ secretId: 'from-process-env', endpoint: undefined, maxBatch: 100, concurrency: 3 });
     } finally {
       for (const key of ['TPNS_SECRET_ID', 'TPNS_CONCURRENCY', 'TPNS_MAX_BATCH', 'TPNS_ENDPOINT']) {
         if (saved[key] === undefined) delete process.env[key];
@@ -60,12 +61,14 @@ describe('readConfig: overrides', () => {
         TPNS_ENDPOINT: 'http://127.0.0.1:4100',
         TPNS_MAX_BATCH: '20',
         TPNS_CONCURRENCY: '2',
+        TPNS_SECRET_REREAD_COOLDOWN_MS: '2500',
       }),
     ).toEqual({
       secretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:tpns-AbCdEf',
       endpoint: 'http://127.0.0.1:4100',
       maxBatch: 20,
       concurrency: 2,
+      secretRereadCooldownMs: 2_500,
     });
   });
 
@@ -78,6 +81,8 @@ describe('readConfig: overrides', () => {
     ['TPNS_MAX_BATCH', '10000', 'maxBatch', 10_000],
     ['TPNS_CONCURRENCY', '1', 'concurrency', 1],
     ['TPNS_CONCURRENCY', '64', 'concurrency', 64],
+    ['TPNS_SECRET_REREAD_COOLDOWN_MS', '0', 'secretRereadCooldownMs', 0],
+    ['TPNS_SECRET_REREAD_COOLDOWN_MS', '300000', 'secretRereadCooldownMs', 300_000],
   ] as const)('%s=%s is accepted (bound)', (name, value, field, expected) => {
     expect(readConfig({ ...BASE, [name]: value })[field]).toBe(expected);
   });
@@ -109,6 +114,12 @@ describe('readConfig: invalid values name the variable', () => {
 
   it.each(['0', '65', '2.5', 'eight', '-8'])('TPNS_CONCURRENCY=%j', (value) => {
     expect(configError({ ...BASE, TPNS_CONCURRENCY: value })).toContain('TPNS_CONCURRENCY must be an integer from 1 to 64');
+  });
+
+  it.each(['-1', '300001', '1.5', 'ten'])('TPNS_SECRET_REREAD_COOLDOWN_MS=%j', (value) => {
+    expect(configError({ ...BASE, TPNS_SECRET_REREAD_COOLDOWN_MS: value })).toContain(
+      'TPNS_SECRET_REREAD_COOLDOWN_MS must be an integer from 0 to 300000',
+    );
   });
 
   it('lists every problem at once', () => {

@@ -104,7 +104,7 @@ let apps = 0;
 const run = (query: Query, clock: FakeClock, overrides: Partial<QueryOptions> & { deadlineInMs?: number } = {}) => {
   const secret = { ...SECRET, accessId: `app-${++apps}` };
   return runQuery(query, {
-    credentials: { current: secret, refresh: async () => secret },
+    credentials: { current: secret, refresh: async () => secret, accepted: () => {} },
     deadline: START + (overrides.deadlineInMs ?? 20_000),
     config: { endpoint: undefined, maxBatch: 100, concurrency: 1, ...overrides.config },
     dispatcher: agent,
@@ -287,7 +287,7 @@ describe('chunk sizes learned in a warm container', () => {
     const secret = { ...SECRET, accessId: 'learns-sizes' };
     const once = () =>
       runQuery(tokens(100), {
-        credentials: { current: secret, refresh: async () => secret },
+        credentials: { current: secret, refresh: async () => secret, accepted: () => {} },
         deadline: clock.now() + 20_000,
         config: { endpoint: undefined, maxBatch: 100, concurrency: 1 },
         dispatcher: agent,
