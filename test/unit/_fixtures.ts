@@ -1,7 +1,19 @@
 import { readFileSync } from 'node:fs';
+import { expect } from 'vitest';
+import { TpnsError } from '../../functions/core/tpns/failures.ts';
 
 /** The exact text of a file in test/fixtures/. */
 export const fixtureText = (name: string): string => readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8');
 
 /** A JSON fixture, parsed. */
 export const fixture = <T = unknown>(name: string): T => JSON.parse(fixtureText(name)) as T;
+
+/** Awaits a call that must fail with a TpnsError, and returns it. */
+export const tpnsFailure = async (promise: Promise<unknown>): Promise<TpnsError> => {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TpnsError);
+  return error as TpnsError;
+};

@@ -13,7 +13,7 @@ import {
   REGIONS,
   type Region,
 } from '../../functions/core/tpns/regions.ts';
-import { fixtureText } from './_fixtures.ts';
+import { fixtureText, tpnsFailure } from './_fixtures.ts';
 
 const SECRET_KEY = 'sk-7f3c9a1e5b2d4c6e8f0a1b2c3d4e5f6a';
 const ACCESS_ID = '1500001048';
@@ -50,16 +50,6 @@ const lastCall = () => {
   const call = agent.getCallHistory()?.lastCall();
   if (!call) throw new Error('no call was made');
   return call;
-};
-
-/** Runs the call and returns the TpnsError it must throw. */
-const failure = async (promise: Promise<unknown>): Promise<TpnsError> => {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TpnsError);
-  return error as TpnsError;
 };
 
 const expectNoSecret = (error: TpnsError) => {
@@ -211,7 +201,7 @@ describe('queryAccountBindings: failures → TpnsError.kind', () => {
     [10110008, 'request_rejected'],
   ])('retCode %i → %s, with the code and region', async (retCode, kind) => {
     intercept('https://api.tpns.hk.tencent.com').reply(200, { retCode, errMsg: 'something', result: [] });
-    const error = await failure(queryAccountBindings(target({ region: 'hongkong' }), tokensBody, { dispatcher: agent }));
+    const error = await tpnsFailure(queryAccountBindings(target({ region: 'hongkong' }), tokensBody, { dispatcher: agent }));
     expect(error.kind).toBe(kind);
     expect(error.code).toBe(retCode);
     expect(error.region).toBe('hongkong');
@@ -221,7 +211,7 @@ describe('queryAccountBindings: failures → TpnsError.kind', () => {
 
   it('1008003: the problem says in words that the credentials were rejected', async () => {
     intercept().reply(200, { retCode: 1008003, errMsg: 'auth failed' });
-    const problem = toProblemError(await failure(queryAccountBindings(target(), tokensBody, { dispatcher: agent }))).toProblem();
+    const problem = toProblemError(await tpnsFailure(queryAccountBindings(target(), tokensBody, { dispatcher: agent }))).toProblem();
     expect(problem).toMatchObject({ status: 502, tpnsCode: 1008003, region: 'guangzhou' });
     expect(`${problem.title} ${problem.detail}`).toMatch(/credentials.*rejected|rejected.*credentials/i);
   });
@@ -229,7 +219,7 @@ describe('queryAccountBindings: failures → TpnsError.kind', () => {
   it('1008035: the problem detail says the AccessId does not belong to the <region> access point (issue 2)', async () => {
     intercept('https://api.tpns.sh.tencent.com').reply(200, { retCode: 1008035, errMsg: 'access id error' });
     const problem = toProblemError(
-      await failure(queryAccountBindings(target({ region: 'shanghai' }), tokensBody, { dispatcher: agent })),
+      await tpnsFailure(queryAccountBindings(target({ region: 'shanghai' }), tokensBody, { dispatcher: agent })),
     ).toProblem();
     expect(problem).toMatchObject({ status: 502, tpnsCode: 1008035, region: 'shanghai' });
     // the human sentence itself must name the access point, not only the `region` member
@@ -239,7 +229,7 @@ describe('queryAccountBindings: failures → TpnsError.kind', () => {
 
   it('a retCode in a non-2xx answer wins over the HTTP status (1008035 with HTTP 403)', async () => {
     intercept().reply(403, { retCode: 1008035, errMsg: 'access id not in this access point' });
-    const error = await failure(queryAccountBindings(target(), tokensBody, { dispatcher: agent }));
+    const error = await tpnsFailure(queryAccountBindings(target(), tokensBody, { dispatcher: agent }));
     expect(error.kind).toBe('wrong_access_point');
     expect(error.code).toBe(1008035);
   });
@@ -254,7 +244,7 @@ describe('queryAccountBindings: failures → TpnsError.kind', () => {
     [404, 'request_rejected'],
   ])('HTTP %i without JSON → %s', async (status, kind) => {
     intercept().reply(status, '<html><body>error</body></html>', { headers: { 'content-type': 'text/html' } });
-    const error = await failure(queryAccountBindings(target(), tokensBody, { dispatcher: agent }));
+    const error = await tpnsFailure(queryAccountBindings(target(), tokensBody, { dispatcher: agent }));
     expect(error.kind).toBe(kind);
     expect(error.code).toBeUndefined();
     expect(error.message).toContain(String(status));
@@ -263,7 +253,7 @@ describe('queryAccountBindings: failures → TpnsError.kind', () => {
 
   it('HTTP 500 with retCode 0 in the body is still an upstream error', async () => {
     intercept().reply(500, { retCode: 0, result: ['0', '0'] });
-    expect((await failure(queryAccountBindings(target(), tokensBody, { dispatcher: agent }))).kind).toBe('upstream_error');
+    expect((await tpnsFailure(queryAccountBindings(target(), tokensBody, { dispatcher: agent }))).kind).toBe('upstream_error');
   });
 
   it.each([
@@ -275,7 +265,7 @@ describe('queryAccountBindings: failures → TpnsError.kind', () => {
     ['a truncated JSON', '{"retCode": 0, "result": ["0", "0"'],
   ])('HTTP 200 with %s → bad_response', async (_, text) => {
     intercept().reply(200, text);
-    const error = await failure(queryAccountBindings(target(), tokensBody, { dispatcher: agent }));
+    const error = await tpnsFailure(queryAccountBindings(target(), tokensBody, { dispatcher: agent }));
     expect(error.kind).toBe('bad_response');
     expectNoSecret(error);
   });
@@ -286,7 +276,7 @@ describe('queryAccountBindings: failures → TpnsError.kind', () => {
     ['ret_code instead of retCode', { ret_code: 0, result: ['0', '0'] }],
   ])('HTTP 200 with %s → bad_response', async (_, body) => {
     intercept().reply(200, body);
-    expect((await failure(queryAccountBindings(target(), tokensBody, { dispatcher: agent }))).kind).toBe('bad_response');
+    expect((await tpnsFailure(queryAccountBindings(target(), tokensBody, { dispatcher: agent }))).kind).toBe('bad_response');
   });
 
   it.each([
@@ -303,19 +293,19 @@ describe('queryAccountBindings: failures → TpnsError.kind', () => {
     ['nulls', ['0', null]],
   ])('a `result` that is %s → bad_response', async (_, result) => {
     intercept().reply(200, { retCode: 0, errMsg: 'ok', result, token_accounts: [] });
-    const error = await failure(queryAccountBindings(target(), tokensBody, { dispatcher: agent }));
+    const error = await tpnsFailure(queryAccountBindings(target(), tokensBody, { dispatcher: agent }));
     expect(error.kind).toBe('bad_response');
     expect(error.message).toMatch(/result/);
   });
 
   it('the expected result length follows the request (accounts)', async () => {
     intercept().reply(200, { retCode: 0, result: ['0'] });
-    expect((await failure(queryAccountBindings(target(), accountsBody, { dispatcher: agent }))).kind).toBe('bad_response');
+    expect((await tpnsFailure(queryAccountBindings(target(), accountsBody, { dispatcher: agent }))).kind).toBe('bad_response');
   });
 
   it('a connection reset → unavailable, naming the host and the reason', async () => {
     intercept('https://api.tpns.sgp.tencent.com').replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
-    const error = await failure(queryAccountBindings(target({ region: 'singapore' }), tokensBody, { dispatcher: agent }));
+    const error = await tpnsFailure(queryAccountBindings(target({ region: 'singapore' }), tokensBody, { dispatcher: agent }));
     expect(error.kind).toBe('unavailable');
     expect(error.region).toBe('singapore');
     expect(error.message).toContain('api.tpns.sgp.tencent.com');
@@ -326,12 +316,12 @@ describe('queryAccountBindings: failures → TpnsError.kind', () => {
 
   it('any other connection error → unavailable', async () => {
     intercept().replyWithError(new Error('getaddrinfo ENOTFOUND'));
-    expect((await failure(queryAccountBindings(target(), tokensBody, { dispatcher: agent }))).kind).toBe('unavailable');
+    expect((await tpnsFailure(queryAccountBindings(target(), tokensBody, { dispatcher: agent }))).kind).toBe('unavailable');
   });
 
   it('a reply delayed past timeoutMs → timeout', async () => {
     intercept().reply(200, OK_TOKENS).delay(120_000);
-    const error = await failure(queryAccountBindings(target(), tokensBody, { dispatcher: agent, timeoutMs: 25 }));
+    const error = await tpnsFailure(queryAccountBindings(target(), tokensBody, { dispatcher: agent, timeoutMs: 25 }));
     expect(error.kind).toBe('timeout');
     expect(error.message).toContain('25 ms');
     expect(toProblemError(error).toProblem().status).toBe(504);
@@ -341,7 +331,7 @@ describe('queryAccountBindings: failures → TpnsError.kind', () => {
   it('undici timeout codes are timeouts too', async () => {
     for (const code of ['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']) {
       intercept().replyWithError(Object.assign(new Error('timed out'), { code }));
-      expect((await failure(queryAccountBindings(target(), tokensBody, { dispatcher: agent }))).kind).toBe('timeout');
+      expect((await tpnsFailure(queryAccountBindings(target(), tokensBody, { dispatcher: agent }))).kind).toBe('timeout');
     }
   });
 
@@ -358,7 +348,7 @@ describe('queryAccountBindings: failures → TpnsError.kind', () => {
     intercept().reply(401, 'unauthorized');
     intercept().replyWithError(new Error('boom'));
     for (let i = 0; i < 3; i++)
-      expectNoSecret(await failure(queryAccountBindings(target({ auth: 'basic' }), tokensBody, { dispatcher: agent })));
+      expectNoSecret(await tpnsFailure(queryAccountBindings(target({ auth: 'basic' }), tokensBody, { dispatcher: agent })));
   });
 });
 

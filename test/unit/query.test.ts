@@ -6,8 +6,8 @@ import { callBudget } from '../../functions/core/query/budget.ts';
 import { RETRY_DEFAULTS } from '../../functions/core/query/retry.ts';
 import { CHUNK_SIZES_TTL_MS, type QueryOptions, runQuery } from '../../functions/core/query.ts';
 import type { Query } from '../../functions/core/request.ts';
-import { TpnsError } from '../../functions/core/tpns/failures.ts';
 import { ACCESS_POINTS, QUERY_PATH } from '../../functions/core/tpns/regions.ts';
+import { tpnsFailure } from './_fixtures.ts';
 
 /**
  * The query run against a scripted TPNS (undici's MockAgent, through the real client) on a clock
@@ -112,15 +112,6 @@ const run = (query: Query, clock: FakeClock, overrides: Partial<QueryOptions> & 
   });
 };
 
-const failureOf = async (promise: Promise<unknown>): Promise<TpnsError> => {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TpnsError);
-  return error as TpnsError;
-};
-
 const INTERNAL = { retCode: 1008004 };
 const RATE_LIMITED = { retCode: 1008028 };
 
@@ -146,7 +137,7 @@ describe('retry policy: full-jitter exponential backoff', () => {
   it(`gives up after ${maxRetries} retries, at the full ceiling each time, and throws the failure when no chunk was answered`, async () => {
     const clock = fakeClock(() => 1);
     scriptTpns(clock, INTERNAL);
-    const error = await failureOf(run(tokens(2), clock));
+    const error = await tpnsFailure(run(tokens(2), clock));
     expect(error).toMatchObject({ kind: 'upstream_error', code: 1008004 });
     expect(calls).toHaveLength(maxRetries + 1);
     expect(clock.sleeps).toEqual(Array.from({ length: maxRetries }, (_, retry) => baseDelayMs * 2 ** retry));
@@ -155,7 +146,7 @@ describe('retry policy: full-jitter exponential backoff', () => {
   it('never retries a failure that is not transient', async () => {
     const clock = fakeClock(() => 1);
     scriptTpns(clock, { retCode: 1008001 });
-    expect(await failureOf(run(tokens(1), clock))).toMatchObject({ kind: 'request_rejected' });
+    expect(await tpnsFailure(run(tokens(1), clock))).toMatchObject({ kind: 'request_rejected' });
     expect(calls).toHaveLength(1);
     expect(clock.sleeps).toEqual([]);
   });
@@ -166,7 +157,7 @@ describe('the deadline', () => {
     const clock = fakeClock(() => 1);
     scriptTpns(clock, INTERNAL);
     // Retry 0 waits 50 ms (50 + minCallMs < 200: allowed); retry 1 would wait 100 ms from t=50 (50 + 100 + minCallMs ≥ 200).
-    await failureOf(run(tokens(1), clock, { deadlineInMs: 2 * minCallMs }));
+    await tpnsFailure(run(tokens(1), clock, { deadlineInMs: 2 * minCallMs }));
     expect(clock.sleeps).toEqual([baseDelayMs]);
     expect(calls).toHaveLength(2);
   });
@@ -174,7 +165,7 @@ describe('the deadline', () => {
   it('a retry that fits exactly is still refused: the wait and a whole call must fit before the deadline', async () => {
     const clock = fakeClock(() => 1);
     scriptTpns(clock, INTERNAL);
-    await failureOf(run(tokens(1), clock, { deadlineInMs: baseDelayMs + minCallMs }));
+    await tpnsFailure(run(tokens(1), clock, { deadlineInMs: baseDelayMs + minCallMs }));
     expect(calls).toHaveLength(1);
     expect(clock.sleeps).toEqual([]);
   });
@@ -196,7 +187,7 @@ describe('the deadline', () => {
   it('with a deadline already too close, TPNS is never called', async () => {
     const clock = fakeClock(() => 1);
     scriptTpns(clock, 'ok');
-    expect(await failureOf(run(tokens(1), clock, { deadlineInMs: minCallMs - 1 }))).toMatchObject({ kind: 'timeout' });
+    expect(await tpnsFailure(run(tokens(1), clock, { deadlineInMs: minCallMs - 1 }))).toMatchObject({ kind: 'timeout' });
     expect(calls).toEqual([]);
   });
 });
@@ -205,7 +196,7 @@ describe('failures that end the request', () => {
   it('a fatal failure stops the calls not yet started', async () => {
     const clock = fakeClock(() => 1);
     scriptTpns(clock, 'ok', { retCode: 1008031 }, 'ok');
-    const error = await failureOf(run(tokens(5), clock, { config: { endpoint: undefined, maxBatch: 1, concurrency: 1 } }));
+    const error = await tpnsFailure(run(tokens(5), clock, { config: { endpoint: undefined, maxBatch: 1, concurrency: 1 } }));
     expect(error).toMatchObject({ kind: 'app_unavailable', code: 1008031 });
     expect(calls).toEqual([1, 1]);
   });
