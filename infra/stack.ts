@@ -7,7 +7,7 @@
  *   secretName, tpnsEndpoint, maxBatch, concurrency, httpReservedConcurrency,
  *   eventsReservedConcurrency, throttlingRateLimit, throttlingBurstLimit,
  *   logRetentionDays, logLevel, memorySize, eventBusName, alarmTopicArn, sourceMapStackTraces,
- *   allowedSources (comma-separated)
+ *   allowedSources, queryPublishers (comma-separated; queryPublishers: account ids and IAM role/user ARNs)
  */
 
 import type { StackProps } from 'aws-cdk-lib';
@@ -77,6 +77,12 @@ function propsFromContext(scope: Construct, node: Node): TpnsBindingsProps {
     return n;
   };
 
+  // Comma-separated; the construct checks the entries (an empty one is an error there, not dropped here).
+  const list = (key: string): string[] | undefined =>
+    str(key)
+      ?.split(',')
+      .map((entry) => entry.trim());
+
   const logRetentionDays = int('logRetentionDays');
   if (logRetentionDays !== undefined && !Object.values(logs.RetentionDays).includes(logRetentionDays)) {
     throw new Error(`context logRetentionDays=${logRetentionDays} is not a CloudWatch Logs retention value`);
@@ -105,9 +111,8 @@ function propsFromContext(scope: Construct, node: Node): TpnsBindingsProps {
     logLevel: logLevel as LogLevel | undefined,
     memorySize: int('memorySize'),
     sourceMapStackTraces: sourceMaps === undefined ? undefined : sourceMaps === 'true',
-    allowedSources: str('allowedSources')
-      ?.split(',')
-      .map((source) => source.trim()),
+    allowedSources: list('allowedSources'),
+    queryPublishers: list('queryPublishers'),
     eventBus: eventBusName === undefined ? undefined : events.EventBus.fromEventBusName(scope, 'ContextEventBus', eventBusName),
     alarmTopic: alarmTopicArn === undefined ? undefined : sns.Topic.fromTopicArn(scope, 'ContextAlarmTopic', alarmTopicArn),
   };

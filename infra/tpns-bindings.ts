@@ -14,6 +14,7 @@
  *   infra/parts/function.ts   a function with its own role and log group
  *   infra/parts/http-api.ts   HTTP API, IAM authorizer, routes, stage with access logs
  *   infra/parts/events.ts     dead-letter queue, query rule and target, async-invoke settings
+ *   infra/parts/query-bus.ts  the dedicated bus and its resource policy (prop queryPublishers)
  *   infra/parts/alarms.ts     CloudWatch alarms
  */
 import { Duration } from 'aws-cdk-lib';
@@ -39,6 +40,8 @@ import { createAlarms } from './parts/alarms.ts';
 import { createDeadLetterQueue, wireQueryEvents } from './parts/events.ts';
 import { createFunction } from './parts/function.ts';
 import { createHttpApi } from './parts/http-api.ts';
+import type { QueryPublishers } from './parts/query-bus.ts';
+import { createQueryBus, parseQueryPublishers, restrictQueryBus } from './parts/query-bus.ts';
 
 // The event contract (functions/contract.ts), re-exported for the rules of apps that import the construct.
 export { FAILED_DETAIL_TYPE, QUERY_DETAIL_TYPE, RESOLVED_DETAIL_TYPE, RESULT_SOURCE } from '../functions/contract.ts';
@@ -132,18 +135,30 @@ export interface TpnsBindingsProps {
   /** Function memory (MB), both functions. @default 512 */
   readonly memorySize?: number;
   /**
-   * Bus the query rule listens on and the results are published to.
-   * @default - the account's default event bus
+   * Bus the query rule listens on and the results are published to. Not with `queryPublishers`,
+   * which makes the construct create its own bus.
+   * @default - the account's default event bus (or, with `queryPublishers`, a bus of its own)
    */
   readonly eventBus?: events.IEventBus;
   /**
-   * Event sources allowed to send queries. Unset, the rule takes the query detail-type from any
-   * source on the bus: whoever may put events on it can run lookups, and the results (account↔token
-   * bindings) go back to the same bus. Set it — and prefer a dedicated bus with a restrictive
-   * resource policy — when the bus is shared.
+   * Event sources the query rule accepts. A filter, not an authentication: whoever may put events on
+   * the bus chooses the `source` of what it puts, so it can claim any allowed source, and it can just as
+   * well publish forged results (source `tpns.bindings`). Use it to keep other teams' events out of the
+   * rule; to decide who may send queries and publish results, use `queryPublishers`.
    * @default - any source
    */
   readonly allowedSources?: string[];
+  /**
+   * Who may send query events: 12-digit AWS account ids (any principal of the account that its own IAM
+   * policy lets put events on the bus) and IAM role or user ARNs (`arn:aws:iam::123456789012:role/NAME`;
+   * for a session of a role, the role). Set, the construct creates its own event bus (not with
+   * `eventBus`) whose resource policy denies the query detail-type to everyone else and the results'
+   * source (`tpns.bindings`) to everyone but the events function, and lets the listed accounts and
+   * principals of other accounts put query events on it. The results are published to that bus: create
+   * the rules that receive them there (stack output `EventBusName`).
+   * @default - no own bus, no resource policy: whoever may put events on the bus can send queries and forge results
+   */
+  readonly queryPublishers?: string[];
   /**
    * Topic that receives alarm and OK notifications.
    * @default - alarms are created without actions
@@ -181,6 +196,14 @@ function validatedProps(props: TpnsBindingsProps) {
       throw new Error(`TpnsBindings: allowedSources must not include "${RESULT_SOURCE}", the source of the results (a loop)`);
     }
   }
+  if (props.queryPublishers !== undefined && props.eventBus !== undefined) {
+    throw new Error(
+      'TpnsBindings: queryPublishers and eventBus exclude each other: with queryPublishers the construct creates its own bus ' +
+        '(its resource policy is what restricts the publishers); drop eventBus (context eventBusName)',
+    );
+  }
+  const queryPublishers: QueryPublishers | undefined =
+    props.queryPublishers === undefined ? undefined : parseQueryPublishers(props.queryPublishers);
   return {
     maxBatch,
     concurrency,
@@ -188,6 +211,7 @@ function validatedProps(props: TpnsBindingsProps) {
     rateLimit,
     burstLimit,
     allowedSources,
+    queryPublishers,
     httpReservedConcurrency: reserved('httpReservedConcurrency', props.httpReservedConcurrency),
     eventsReservedConcurrency: reserved('eventsReservedConcurrency', props.eventsReservedConcurrency),
   };
@@ -227,7 +251,10 @@ export class TpnsBindings extends Construct {
     this.secret = props.secret ?? secretsmanager.Secret.fromSecretNameV2(this, 'TpnsSecret', secretName);
     const secretId = props.secret ? (props.secret.secretFullArn ?? props.secret.secretName) : secretName;
 
-    this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
+    // With queryPublishers, a bus of our own: its policy (added once the events function's role exists)
+    // is what decides who may send queries and publish results.
+    const ownBus = p.queryPublishers ? createQueryBus(this) : undefined;
+    this.eventBus = ownBus ?? props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
 
     this.deadLetterQueue = createDeadLetterQueue(this, d.dlqRetention);
 
@@ -266,6 +293,11 @@ export class TpnsBindings extends Construct {
     this.secret.grantRead(this.eventsFunction);
     // Publish results to this bus only.
     this.eventBus.grantPutEventsTo(this.eventsFunction);
+    if (ownBus && p.queryPublishers) {
+      const resultPublisher = this.eventsFunction.role;
+      if (!resultPublisher) throw new Error('TpnsBindings: the events function has no role');
+      restrictQueryBus(ownBus, { publishers: p.queryPublishers, resultPublisher });
+    }
 
     const api = createHttpApi(this, { handler: this.httpFunction, rateLimit: p.rateLimit, burstLimit: p.burstLimit, logRetention });
     this.httpApi = api.httpApi;

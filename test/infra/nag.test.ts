@@ -15,10 +15,10 @@ import { createApp } from '../../infra/app.ts';
 import { NO_BUNDLING } from './synth.ts';
 
 const outdirs: string[] = [];
-const newApp = () => {
+const newApp = (context: Record<string, unknown> = {}) => {
   const outdir = mkdtempSync(join(tmpdir(), 'tpns-nag-'));
   outdirs.push(outdir);
-  return createApp({ outdir, context: NO_BUNDLING });
+  return createApp({ outdir, context: { ...NO_BUNDLING, ...context } });
 };
 afterAll(() => {
   for (const d of outdirs) rmSync(d, { recursive: true, force: true });
@@ -47,6 +47,15 @@ describe('cdk-nag AwsSolutions', () => {
     const report = new AwsSolutionsChecks().validateScope(app);
     expect(report.violations.map((v) => `${v.ruleName} @ ${v.violatingResources.map((r) => r.constructPath)}`)).toEqual([]);
     expect(report.success).toBe(true);
+  });
+
+  it('with queryPublishers too (its own bus, with a resource policy), and with nothing more acknowledged', () => {
+    const { app, stack } = newApp({ queryPublishers: '123456789012,arn:aws:iam::210987654321:role/push-jobs' });
+    expect(stack.bindings.node.tryFindChild('EventBus')).toBeDefined();
+    expect(() => app.synth()).not.toThrow();
+    const report = new AwsSolutionsChecks().validateScope(app);
+    expect(report.violations.map((v) => `${v.ruleName} @ ${v.violatingResources.map((r) => r.constructPath)}`)).toEqual([]);
+    expect(acknowledgments(stack)).toHaveLength(3);
   });
 
   it('acknowledges only known findings, each on its own construct with a real reason', () => {

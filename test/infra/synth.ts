@@ -114,3 +114,67 @@ export function breaches(alarm: { Threshold: number; ComparisonOperator: string 
       throw new Error(`comparison operator ${operator} is not implemented`);
   }
 }
+
+/** A PutEvents call as an event bus policy sees it. */
+export interface PutEventsCall {
+  /** aws:PrincipalArn: a literal ARN, or the template's reference to a role ({ 'Fn::GetAtt': [id, 'Arn'] }); unset: absent. */
+  principalArn?: unknown;
+  /** aws:PrincipalAccount; unset: absent. */
+  principalAccount?: string;
+  /** The entries (events:source and events:detail-type are taken from all of them). */
+  entries: { source: string; 'detail-type': string }[];
+}
+
+/**
+ * Sids of the Deny statements of a resource policy that deny a PutEvents call. Implements the operators
+ * the construct writes: `ForAnyValue:StringEquals` on the entries' fields (true if any entry has one of the
+ * values), and `StringEquals` / `ArnEquals` / `StringNotEquals` / `ArnNotEquals` on the single-valued
+ * global keys (a missing key makes the ...NotEquals ones true, as IAM does). Values, tokens included,
+ * compare as JSON. Anything else throws instead of answering wrongly.
+ */
+export function denyingStatements(statements: (Statement & { Sid?: string })[], call: PutEventsCall): string[] {
+  const valuesOf = (key: string): unknown[] => {
+    switch (key) {
+      case 'events:source':
+        return call.entries.map((e) => e.source);
+      case 'events:detail-type':
+        return call.entries.map((e) => e['detail-type']);
+      case 'aws:PrincipalArn':
+        return call.principalArn === undefined ? [] : [call.principalArn];
+      case 'aws:PrincipalAccount':
+        return call.principalAccount === undefined ? [] : [call.principalAccount];
+      default:
+        throw new Error(`condition key ${key} is not implemented`);
+    }
+  };
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const holds = (operator: string, key: string, expected: unknown): boolean => {
+    const allowed = Array.isArray(expected) ? expected : [expected];
+    const actual = valuesOf(key);
+    const multiValued = key.startsWith('events:');
+    switch (operator) {
+      case 'ForAnyValue:StringEquals':
+        return actual.some((v) => allowed.some((a) => same(v, a)));
+      case 'StringEquals':
+      case 'ArnEquals':
+        if (multiValued) throw new Error(`${operator} on the multivalued ${key} is not implemented`);
+        return actual.length === 1 && allowed.some((a) => same(actual[0], a));
+      case 'StringNotEquals':
+      case 'ArnNotEquals':
+        if (multiValued) throw new Error(`${operator} on the multivalued ${key} is not implemented`);
+        return actual.length === 0 || !allowed.some((a) => same(actual[0], a));
+      default:
+        throw new Error(`condition operator ${operator} is not implemented`);
+    }
+  };
+  return statements
+    .filter((s) => s.Effect === 'Deny' && actionsOf(s).includes('events:PutEvents'))
+    .filter((s) => {
+      if (!same(s.Principal, { AWS: '*' }) && s.Principal !== '*')
+        throw new Error('only Deny statements for every principal are implemented');
+      return Object.entries((s.Condition ?? {}) as Record<string, Record<string, unknown>>).every(([operator, keys]) =>
+        Object.entries(keys).every(([key, expected]) => holds(operator, key, expected)),
+      );
+    })
+    .map((s) => s.Sid ?? '(no sid)');
+}
