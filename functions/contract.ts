@@ -22,7 +22,7 @@ export const API_GATEWAY_TIMEOUT_MS = 30_000;
 export const LAMBDA_RESPONSE_LIMIT_BYTES = 6_291_456;
 
 // ── EventBridge ───────────────────────────────────────────────────────────────────────────
-/** The query event in (any source, or the construct's allowedSources)… */
+/** The query event in (from any source the rule allows; only `queryPublishers` decides who may send it)… */
 export const QUERY_DETAIL_TYPE = 'TPNS Bindings Query Requested';
 /** …and the result events out, all from this source. */
 export const RESULT_SOURCE = 'tpns.bindings';
