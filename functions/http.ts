@@ -2,12 +2,12 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
-import httpJsonBodyParser from '@middy/http-json-body-parser';
 import httpRouterHandler, { type Route } from '@middy/http-router';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { API_GATEWAY_TIMEOUT_MS, HTTP_ROUTES, METRICS } from './contract.ts';
 import { readConfig } from './core/config.ts';
 import { type CredentialsContext, tpnsCredentials } from './core/credentials.ts';
+import { readJsonBody } from './core/json-body.ts';
 import { type AccountTokens, itemsOf, type QueryResult, type TokenAccounts } from './core/normalize.ts';
 import { MethodNotAllowedError, NotFoundError, ProblemError, toProblemError } from './core/problems.ts';
 import { runQuery } from './core/query.ts';
@@ -57,7 +57,9 @@ const route = (parse: (event: Event) => Query, answer: (result: QueryResult, con
     .handler(async (_event, context) => answer(await lookup(context), context)) as unknown as middy.MiddyfiedHandler<Event, Result>;
 
 const queryRoute = route(
-  (event) => parseQueryBody(event.body),
+  // Our own body reader, not @middy/http-json-body-parser: media types with parameters and any case, a
+  // 415 for another charset, strict UTF-8, and the bounds checked before JSON.parse builds anything.
+  (event) => parseQueryBody(readJsonBody(event)),
   (result, context) => {
     const { kind, region, partial } = result;
     const items = itemsOf(result);
@@ -88,7 +90,7 @@ const singleItem = (result: QueryResult): Result => {
 };
 
 const ROUTES = [
-  { ...HTTP_ROUTES.query, handler: middy<Event, Result>().use(httpJsonBodyParser()).handler(queryRoute) },
+  { ...HTTP_ROUTES.query, handler: queryRoute },
   {
     ...HTTP_ROUTES.tokensOfAccount,
     handler: route((event) => parseAccountPath(event.pathParameters?.account, event.queryStringParameters?.accountType), singleItem),

@@ -52,6 +52,13 @@ export class InvalidRequestError extends ProblemError {
   }
 }
 
+/** A body that is not UTF-8 JSON by its Content-Type (another media type, another charset). */
+export class UnsupportedMediaTypeError extends ProblemError {
+  constructor(detail: string) {
+    super(415, 'unsupported-media-type', 'Unsupported media type', detail);
+  }
+}
+
 export class NotFoundError extends ProblemError {
   constructor(detail: string, extensions?: Record<string, unknown>) {
     super(404, 'not-found', 'Not found', detail, { extensions });
