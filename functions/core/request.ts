@@ -7,12 +7,26 @@ import { InvalidRequestError } from './problems.ts';
 /** One validated lookup: distinct items, in the order first given. */
 export type Query = { kind: 'accounts'; items: AccountKey[] } | { kind: 'tokens'; items: string[] };
 
-const id = z
-  .string({ error: 'must be a string' })
-  .check(
-    z.minLength(1, { error: 'must not be empty' }),
-    z.maxLength(REQUEST_LIMITS.maxIdLength, { error: `must be at most ${REQUEST_LIMITS.maxIdLength} characters` }),
-  );
+/** C0 controls and DEL: no account or token holds them, and logs and terminals would act on them. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what it is for
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+const NOT_WHITESPACE = /\S/;
+
+/**
+ * Accounts and tokens, wherever they come from (bodies, paths, event details). Each check aborts, so an
+ * id gets one message, the first that applies. zod counts a string's length in Unicode code points
+ * (a surrogate pair is one), not in JavaScript's UTF-16 code units.
+ */
+const id = z.string({ error: 'must be a string' }).check(
+  z.minLength(1, { error: 'must not be empty', abort: true }),
+  z.maxLength(REQUEST_LIMITS.maxIdLength, {
+    error: `must be at most ${REQUEST_LIMITS.maxIdLength} characters (Unicode code points)`,
+    abort: true,
+  }),
+  z.refine((value: string) => !CONTROL_CHARACTER.test(value), { error: 'must not contain control characters', abort: true }),
+  z.refine((value: string) => value.isWellFormed(), { error: 'must not contain lone surrogates (malformed UTF-16)', abort: true }),
+  z.refine((value: string) => NOT_WHITESPACE.test(value), { error: 'must not be only whitespace', abort: true }),
+);
 
 const accountType = z
   .number({ error: 'must be an integer account type' })

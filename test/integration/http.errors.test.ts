@@ -94,6 +94,39 @@ describe('errors the handler answers on its own configuration (embedded sandbox)
       expect(problem.detail).toContain(String(REQUEST_LIMITS.maxIdLength));
     });
 
+    it.each([
+      ['a control character', { accounts: ['account1', 'a', 'b', 'x\u0000y'] }, 'accounts[3].account must not contain control characters'],
+      ['a tab', { accounts: [{ account: 'a\tb', accountType: 1 }] }, 'accounts[0].account must not contain control characters'],
+      ['DEL', { operator_type: 2, token_list: ['token1', 't\u007f'] }, 'token_list[1] must not contain control characters'],
+      ['a lone surrogate', { tokens: ['token1', '\ud800'] }, 'tokens[1] must not contain lone surrogates (malformed UTF-16)'],
+      [
+        'a reversed pair',
+        { operator_type: 1, account_list: [{ account: '\ude00\ud83d' }] },
+        'account_list[0].account must not contain lone surrogates (malformed UTF-16)',
+      ],
+      ['only spaces', { tokens: ['   '] }, 'tokens[0] must not be only whitespace'],
+      ['only an ideographic space', { accounts: ['\u3000'] }, 'accounts[0].account must not be only whitespace'],
+    ])('an id that cannot be (%s): 400 naming the field', async (_, body, detail) => {
+      const problem = await expectRejected(postQuery(api.url, body), 400);
+      expect(problem.detail).toBe(detail);
+    });
+
+    it('a lone surrogate written as a JSON escape', async () => {
+      const problem = await expectRejected(postQuery(api.url, '{"tokens": ["\\udc00"]}'), 400);
+      expect(problem.detail).toMatch(/^tokens\[0\] must not contain lone surrogates/);
+    });
+
+    it.each([
+      ['/v1/accounts/a%00b/tokens', 'the account in the path must not contain control characters'],
+      ['/v1/accounts/%0A/tokens?accountType=1', 'the account in the path must not contain control characters'],
+      ['/v1/tokens/t%7F/accounts', 'the token in the path must not contain control characters'],
+      ['/v1/tokens/%20%20/accounts', 'the token in the path must not be only whitespace'],
+      ['/v1/accounts/%C2%A0/tokens', 'the account in the path must not be only whitespace'],
+    ])('an id that cannot be in a path: %s', async (path, detail) => {
+      const problem = await expectRejected(send(api.url, path), 400);
+      expect(problem.detail).toBe(detail);
+    });
+
     it('over-long ids in paths', async () => {
       await expectRejected(send(api.url, `/v1/tokens/${TOO_LONG}/accounts`), 400);
       await expectRejected(send(api.url, `/v1/accounts/${TOO_LONG}/tokens`), 400);

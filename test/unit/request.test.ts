@@ -312,6 +312,79 @@ describe('parseQueryBody: 400 for every malformed body', () => {
   });
 });
 
+describe('ids that cannot be accounts or tokens: 400 naming the field', () => {
+  it.each([
+    [{ accounts: ['a', 'b', 'c', 'x\u0000y'] }, 'accounts[3].account'],
+    [{ accounts: [{ account: 'a\tb', accountType: 1 }] }, 'accounts[0].account'],
+    [{ tokens: ['t\u007f'] }, 'tokens[0]'],
+    [{ tokens: ['ok', 'line\nbreak'] }, 'tokens[1]'],
+    [{ operator_type: 1, account_list: [{ account: '\u001f' }] }, 'account_list[0].account'],
+    [{ operator_type: 2, token_list: ['ok', '\r'] }, 'token_list[1]'],
+  ])('control characters: %j names %s', (body, path) => {
+    expect(rejectBody(body)).toBe(`${path} must not contain control characters`);
+  });
+
+  it.each([
+    [{ tokens: ['\ud800'] }, 'tokens[0]'],
+    [{ accounts: ['a\udc00b'] }, 'accounts[0].account'],
+    [{ accounts: [{ account: 'emoji cut \ud83d' }] }, 'accounts[0].account'],
+    [{ operator_type: 2, token_list: ['\ude00\ud83d'] }, 'token_list[0]'],
+    [{ operator_type: 1, account_list: [{ account: 'x\udfff' }] }, 'account_list[0].account'],
+  ])('lone surrogates: %j names %s', (body, path) => {
+    expect(rejectBody(body)).toMatch(new RegExp(`^${path.replace(/[[\].]/g, '\\$&')} must not contain lone surrogates`));
+  });
+
+  it.each([
+    [{ tokens: [' '] }, 'tokens[0]'],
+    [{ accounts: ['a', '   '] }, 'accounts[1].account'],
+    [{ accounts: [{ account: '\u00a0' }] }, 'accounts[0].account'],
+    [{ operator_type: 1, account_list: [{ account: '\u3000\u2003' }] }, 'account_list[0].account'],
+    [{ operator_type: 2, token_list: ['\ufeff'] }, 'token_list[0]'],
+  ])('only whitespace: %j names %s', (body, path) => {
+    expect(rejectBody(body)).toBe(`${path} must not be only whitespace`);
+  });
+
+  it('one message per id, the first that applies', () => {
+    expect(rejectBody({ tokens: ['\t\t'] })).toBe('tokens[0] must not contain control characters');
+    expect(rejectBody({ tokens: ['\u0000'.repeat(300)] })).toMatch(/^tokens\[0\] must be at most 256 characters \(Unicode code points\)$/);
+    expect(rejectBody({ tokens: [''] })).toBe('tokens[0] must not be empty');
+  });
+
+  it('the same in an event detail', () => {
+    expect(rejection(() => parseQueryBody({ accounts: ['\u0007'] }, 'the detail'))).toBe(
+      'accounts[0].account must not contain control characters',
+    );
+  });
+
+  it('accepts inner and outer spaces, C1 characters, paired surrogates and other scripts', () => {
+    const ids = [' a ', 'a b', 'x\u0085y', '👍🏽', '用户', 'ümlaut', '\u00a0a'];
+    expect(parseQueryBody({ tokens: ids }).items).toEqual(ids);
+  });
+
+  it('counts length in Unicode code points, not UTF-16 code units: an emoji outside the BMP counts 1', () => {
+    expect('😀'.repeat(256)).toHaveLength(512);
+    expect(parseQueryBody({ tokens: ['😀'.repeat(256)] }).items).toHaveLength(1);
+    expect(rejectBody({ tokens: [`${'😀'.repeat(256)}x`] })).toBe('tokens[0] must be at most 256 characters (Unicode code points)');
+    expect(parseQueryBody({ tokens: ['é'.repeat(256), '👍🏽'.repeat(128)] }).items).toHaveLength(2);
+    expect(rejectBody({ tokens: [`${'👍🏽'.repeat(128)}x`] })).toMatch(/at most 256/);
+  });
+
+  it.each([
+    ['a%00b', /control characters/],
+    ['%09', /control characters/],
+    ['%7F', /control characters/],
+    ['%20%20', /only whitespace/],
+    ['%C2%A0', /only whitespace/],
+  ])('in a path: %s', (raw, message) => {
+    const account = rejection(() => parseAccountPath(raw, undefined));
+    expect(account).toMatch(/^the account in the path must/);
+    expect(account).toMatch(message);
+    const token = rejection(() => parseTokenPath(raw));
+    expect(token).toMatch(/^the token in the path must/);
+    expect(token).toMatch(message);
+  });
+});
+
 describe('parseAccountPath', () => {
   it.each([
     ['926%40126.com', '926@126.com'],
