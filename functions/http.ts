@@ -11,7 +11,7 @@ import { readJsonBody } from './core/json-body.ts';
 import { type AccountTokens, itemsOf, type QueryResult, type TokenAccounts } from './core/normalize.ts';
 import { MethodNotAllowedError, NotFoundError, ProblemError, toProblemError } from './core/problems.ts';
 import { runQuery } from './core/query.ts';
-import { parseAccountPath, parseQueryBody, parseTokenPath, type Query } from './core/request.ts';
+import { parseAccountPath, parseQueryBody, parseQueryParameters, parseTokenPath, QUERY_PARAMETERS, type Query } from './core/request.ts';
 import { logger, metrics } from './observability.ts';
 
 /** Time kept back from the deadline to serialise and return the answer. */
@@ -93,9 +93,18 @@ const ROUTES = [
   { ...HTTP_ROUTES.query, handler: queryRoute },
   {
     ...HTTP_ROUTES.tokensOfAccount,
-    handler: route((event) => parseAccountPath(event.pathParameters?.account, event.queryStringParameters?.accountType), singleItem),
+    handler: route((event) => {
+      const { accountType } = parseQueryParameters(event.queryStringParameters, event.rawQueryString, QUERY_PARAMETERS.tokensOfAccount);
+      return parseAccountPath(event.pathParameters?.account, accountType);
+    }, singleItem),
   },
-  { ...HTTP_ROUTES.accountsOfToken, handler: route((event) => parseTokenPath(event.pathParameters?.token), singleItem) },
+  {
+    ...HTTP_ROUTES.accountsOfToken,
+    handler: route((event) => {
+      parseQueryParameters(event.queryStringParameters, event.rawQueryString, QUERY_PARAMETERS.accountsOfToken);
+      return parseTokenPath(event.pathParameters?.token);
+    }, singleItem),
+  },
 ] as const;
 
 const routePatterns = ROUTES.map(({ method, path }) => ({

@@ -1,6 +1,6 @@
 // zod/mini: the same validation as classic zod at a fraction of the bundle and cold-start cost.
 import * as z from 'zod/mini';
-import { REQUEST_LIMITS } from '../contract.ts';
+import { type HTTP_ROUTES, REQUEST_LIMITS } from '../contract.ts';
 import type { AccountKey } from './normalize.ts';
 import { InvalidRequestError } from './problems.ts';
 
@@ -148,6 +148,45 @@ const decodePathParameter = (value: string | undefined): string | undefined => {
   } catch {
     return value; // already decoded and it holds a literal '%'
   }
+};
+
+/**
+ * The query parameters each GET route takes, one list per route (HTTP_ROUTES' names); any other is a
+ * 400, like an unknown body field, rather than silently ignored.
+ */
+export const QUERY_PARAMETERS = {
+  tokensOfAccount: ['accountType'],
+  accountsOfToken: [],
+} as const satisfies Record<Exclude<keyof typeof HTTP_ROUTES, 'query'>, readonly string[]>;
+
+/**
+ * The query parameters of a GET, checked against the route's list. API Gateway (payload 2.0) joins a
+ * repeated parameter's values with commas, which a value could hold itself; the raw query string tells
+ * the two apart, and a parameter given more than once is a 400 rather than a guess at which one counts.
+ */
+export const parseQueryParameters = <Name extends string>(
+  parameters: Readonly<Record<string, string | undefined>> | undefined,
+  rawQueryString: string | undefined,
+  allowed: readonly Name[],
+): Partial<Record<Name, string>> => {
+  const names = Object.keys(parameters ?? {});
+  const unknown = names.filter((name) => !(allowed as readonly string[]).includes(name));
+  if (unknown.length) {
+    const takes = allowed.length ? `this route takes only ${allowed.join(', ')}` : 'this route takes none';
+    throw new InvalidRequestError(
+      `unknown query parameter${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => JSON.stringify(name)).join(', ')} (${takes})`,
+    );
+  }
+  if (rawQueryString) {
+    const seen = new Set<string>();
+    for (const name of new URLSearchParams(rawQueryString).keys()) {
+      if (seen.has(name)) throw new InvalidRequestError(`query parameter ${JSON.stringify(name)} is given more than once; give it once`);
+      seen.add(name);
+    }
+  }
+  const values: Partial<Record<Name, string>> = {};
+  for (const name of allowed) if (parameters && Object.hasOwn(parameters, name)) values[name] = parameters[name];
+  return values;
 };
 
 export const parseAccountPath = (account: string | undefined, accountTypeParam: string | undefined): Query => {

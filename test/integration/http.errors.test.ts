@@ -189,6 +189,23 @@ describe('errors the handler answers on its own configuration (embedded sandbox)
       expect(problem.detail).toBe('the body is not valid UTF-8');
     });
 
+    it.each([
+      ['/v1/accounts/account1/tokens?accounttype=1', 'unknown query parameter "accounttype" (this route takes only accountType)'],
+      ['/v1/accounts/account1/tokens?accountType=1&app=x', 'unknown query parameter "app" (this route takes only accountType)'],
+      ['/v1/tokens/token1/accounts?accountType=1', 'unknown query parameter "accountType" (this route takes none)'],
+      ['/v1/tokens/token1/accounts?verbose', 'unknown query parameter "verbose" (this route takes none)'],
+    ])('an unknown query parameter, not a silent default: %s', async (path, detail) => {
+      const problem = await expectRejected(send(api.url, path), 400);
+      expect(problem.detail).toBe(detail);
+    });
+
+    it('a repeated query parameter (which API Gateway would join as "1,2")', async () => {
+      const problem = await expectRejected(send(api.url, '/v1/accounts/account1/tokens?accountType=1&accountType=2'), 400);
+      expect(problem.detail).toBe('query parameter "accountType" is given more than once; give it once');
+      const literal = await expectRejected(send(api.url, '/v1/accounts/account1/tokens?accountType=1%2C2'), 400);
+      expect(literal.detail).toMatch(/^accountType must be a non-negative integer/);
+    });
+
     it(`more than ${REQUEST_LIMITS.maxItems} items`, async () => {
       const tokens = Array.from({ length: REQUEST_LIMITS.maxItems + 1 }, (_, i) => `t${i}`);
       const problem = await expectRejected(postQuery(api.url, { tokens }), 400);

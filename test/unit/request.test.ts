@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { REQUEST_LIMITS } from '../../functions/contract.ts';
 import { InvalidRequestError, ProblemError } from '../../functions/core/problems.ts';
-import { parseAccountPath, parseQueryBody, parseTokenPath } from '../../functions/core/request.ts';
+import { parseAccountPath, parseQueryBody, parseQueryParameters, parseTokenPath, QUERY_PARAMETERS } from '../../functions/core/request.ts';
 import { fixture } from './_fixtures.ts';
 
 /** Runs `fn`, expects an InvalidRequestError (400) and returns its message. */
@@ -382,6 +382,40 @@ describe('ids that cannot be accounts or tokens: 400 naming the field', () => {
     const token = rejection(() => parseTokenPath(raw));
     expect(token).toMatch(/^the token in the path must/);
     expect(token).toMatch(message);
+  });
+});
+
+describe('parseQueryParameters: one list per route', () => {
+  const { tokensOfAccount, accountsOfToken } = QUERY_PARAMETERS;
+
+  it('gives the allowed parameters, and nothing for none', () => {
+    expect(parseQueryParameters({ accountType: '1002' }, 'accountType=1002', tokensOfAccount)).toEqual({ accountType: '1002' });
+    expect(parseQueryParameters(undefined, '', tokensOfAccount)).toEqual({});
+    expect(parseQueryParameters(undefined, undefined, accountsOfToken)).toEqual({});
+    expect(parseQueryParameters({}, '', accountsOfToken)).toEqual({});
+  });
+
+  it.each([
+    [{ accounttype: '1' }, tokensOfAccount, 'unknown query parameter "accounttype" (this route takes only accountType)'],
+    [{ accountType: '1', app: 'x' }, tokensOfAccount, 'unknown query parameter "app" (this route takes only accountType)'],
+    [{ accountType: '1' }, accountsOfToken, 'unknown query parameter "accountType" (this route takes none)'],
+    [{ a: '', b: '2' }, accountsOfToken, 'unknown query parameters "a", "b" (this route takes none)'],
+    [{ ['__proto__']: '1' }, tokensOfAccount, 'unknown query parameter "__proto__" (this route takes only accountType)'],
+    [{ constructor: '1' }, accountsOfToken, 'unknown query parameter "constructor" (this route takes none)'],
+  ])('%j is a 400 naming the parameter', (parameters, allowed, message) => {
+    const own = Object.fromEntries(Object.entries(parameters)); // "__proto__" as an own key, as API Gateway's JSON gives it
+    expect(rejection(() => parseQueryParameters(own, '', allowed))).toBe(message);
+  });
+
+  it('a repeated parameter (API Gateway joins its values with commas) is a 400; a literal comma is a value', () => {
+    expect(rejection(() => parseQueryParameters({ accountType: '1,2' }, 'accountType=1&accountType=2', tokensOfAccount))).toBe(
+      'query parameter "accountType" is given more than once; give it once',
+    );
+    expect(parseQueryParameters({ accountType: '1,2' }, 'accountType=1%2C2', tokensOfAccount)).toEqual({ accountType: '1,2' });
+  });
+
+  it('does not read a parameter off the prototype', () => {
+    expect(parseQueryParameters({}, '', ['toString'] as const)).toEqual({});
   });
 });
 
