@@ -68,12 +68,24 @@ const schemas = {
 };
 
 const MAX_REPORTED_ISSUES = 5;
+/** Unknown names quoted in a detail: a few, each cut short, so a hostile body cannot echo megabytes back. */
+const MAX_REPORTED_NAMES = 5;
+const MAX_NAME_LENGTH = 64;
+
+/** `"a", "b"` (and how many more): names of unknown fields or query parameters, bounded. */
+const quoteNames = (names: readonly string[]): string => {
+  const quoted = names
+    .slice(0, MAX_REPORTED_NAMES)
+    .map((name) => JSON.stringify(name.length > MAX_NAME_LENGTH ? `${name.slice(0, MAX_NAME_LENGTH)}…` : name));
+  const more = names.length - MAX_REPORTED_NAMES;
+  return quoted.join(', ') + (more > 0 ? ` and ${more} more` : '');
+};
 
 const formatIssues = (error: z.core.$ZodError, root: string): string => {
   const lines = error.issues.slice(0, MAX_REPORTED_ISSUES).map((issue) => {
     if (issue.code === 'unrecognized_keys') {
       const where = issue.path.length ? ` in ${pathOf(issue.path, root)}` : '';
-      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}${where}`;
+      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${quoteNames(issue.keys)}${where}`;
     }
     return `${pathOf(issue.path, root)} ${issue.message}`;
   });
@@ -173,14 +185,12 @@ export const parseQueryParameters = <Name extends string>(
   const unknown = names.filter((name) => !(allowed as readonly string[]).includes(name));
   if (unknown.length) {
     const takes = allowed.length ? `this route takes only ${allowed.join(', ')}` : 'this route takes none';
-    throw new InvalidRequestError(
-      `unknown query parameter${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => JSON.stringify(name)).join(', ')} (${takes})`,
-    );
+    throw new InvalidRequestError(`unknown query parameter${unknown.length > 1 ? 's' : ''} ${quoteNames(unknown)} (${takes})`);
   }
   if (rawQueryString) {
     const seen = new Set<string>();
     for (const name of new URLSearchParams(rawQueryString).keys()) {
-      if (seen.has(name)) throw new InvalidRequestError(`query parameter ${JSON.stringify(name)} is given more than once; give it once`);
+      if (seen.has(name)) throw new InvalidRequestError(`query parameter ${quoteNames([name])} is given more than once; give it once`);
       seen.add(name);
     }
   }

@@ -306,6 +306,13 @@ describe('parseQueryBody: 400 for every malformed body', () => {
     expect(text).toMatch(/and 2 more problem/);
   });
 
+  it('names a few unknown fields, each cut short: a hostile body cannot make the answer huge', () => {
+    const many = Object.fromEntries([['tokens', ['t']], ...Array.from({ length: 400_000 }, (_, i) => [`k${i}`, 1])]);
+    expect(rejectBody(many)).toBe('unknown fields "k0", "k1", "k2", "k3", "k4" and 399995 more');
+    const long = rejectBody({ tokens: ['t'], ['\u0001'.repeat(1_000_000)]: 1 });
+    expect(long).toBe(`unknown field ${JSON.stringify(`${'\u0001'.repeat(64)}…`)}`);
+  });
+
   it('the message never echoes the offending ids', () => {
     const secretish = 'S3CR3T-'.repeat(40);
     expect(rejectBody({ tokens: [secretish] })).not.toContain('S3CR3T');
