@@ -169,7 +169,8 @@ export const checkJsonContentType = (header: string | undefined): void => {
   }
 };
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** fatal: invalid bytes throw instead of becoming U+FFFD; ignoreBOM: the BOM is dropped below, for text bodies too. */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const BOM = '\ufeff';
 
 /** The body as text: base64 decoded as strict UTF-8 (no silent U+FFFD), a leading byte order mark dropped (RFC 8259 §8.1). */

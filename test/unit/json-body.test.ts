@@ -246,6 +246,10 @@ describe('readJsonBody: encoding', () => {
   it('drops a leading byte order mark, in text and in base64', () => {
     expect(readJsonBody(event('application/json', `\ufeff${BODY}`))).toEqual({ tokens: ['t1'] });
     expect(readJsonBody(event('application/json', base64([0xef, 0xbb, 0xbf, ...Buffer.from(BODY)]), true))).toEqual({ tokens: ['t1'] });
+    // one, not two
+    expect(() => readJsonBody(event('application/json', base64([0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf, ...Buffer.from(BODY)]), true))).toThrow(
+      /not valid JSON/,
+    );
   });
 });
 
