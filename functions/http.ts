@@ -2,16 +2,16 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
-import httpJsonBodyParser from '@middy/http-json-body-parser';
 import httpRouterHandler, { type Route } from '@middy/http-router';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { API_GATEWAY_TIMEOUT_MS, HTTP_ROUTES, LAMBDA_RESPONSE_LIMIT_BYTES, METRICS } from './contract.ts';
 import { readConfig } from './core/config.ts';
 import { type CredentialsContext, tpnsCredentials } from './core/credentials.ts';
+import { readJsonBody } from './core/json-body.ts';
 import { type AccountTokens, itemsOf, type QueryResult, type TokenAccounts } from './core/normalize.ts';
 import { MethodNotAllowedError, NotFoundError, ProblemError, toProblemError } from './core/problems.ts';
 import { runQuery } from './core/query.ts';
-import { parseAccountPath, parseQueryBody, parseTokenPath, type Query } from './core/request.ts';
+import { parseAccountPath, parseQueryBody, parseQueryParameters, parseTokenPath, QUERY_PARAMETERS, type Query } from './core/request.ts';
 import { LOGGER_CONTEXT_OPTIONS, logger, metrics } from './observability.ts';
 
 /** Time kept back from the deadline to serialise and return the answer. */
@@ -63,7 +63,9 @@ const route = (parse: (event: Event) => Query, answer: (result: QueryResult, con
     .handler(async (_event, context) => answer(await lookup(context), context)) as unknown as middy.MiddyfiedHandler<Event, Result>;
 
 const queryRoute = route(
-  (event) => parseQueryBody(event.body),
+  // Our own body reader, not @middy/http-json-body-parser: media types with parameters and any case, a
+  // 415 for another charset, strict UTF-8, and the bounds checked before JSON.parse builds anything.
+  (event) => parseQueryBody(readJsonBody(event)),
   (result, context) => {
     const { kind, region, partial } = result;
     const items = itemsOf(result);
@@ -94,12 +96,21 @@ const singleItem = (result: QueryResult): Result => {
 };
 
 const ROUTES = [
-  { ...HTTP_ROUTES.query, handler: middy<Event, Result>().use(httpJsonBodyParser()).handler(queryRoute) },
+  { ...HTTP_ROUTES.query, handler: queryRoute },
   {
     ...HTTP_ROUTES.tokensOfAccount,
-    handler: route((event) => parseAccountPath(event.pathParameters?.account, event.queryStringParameters?.accountType), singleItem),
+    handler: route((event) => {
+      const { accountType } = parseQueryParameters(event.queryStringParameters, event.rawQueryString, QUERY_PARAMETERS.tokensOfAccount);
+      return parseAccountPath(event.pathParameters?.account, accountType);
+    }, singleItem),
   },
-  { ...HTTP_ROUTES.accountsOfToken, handler: route((event) => parseTokenPath(event.pathParameters?.token), singleItem) },
+  {
+    ...HTTP_ROUTES.accountsOfToken,
+    handler: route((event) => {
+      parseQueryParameters(event.queryStringParameters, event.rawQueryString, QUERY_PARAMETERS.accountsOfToken);
+      return parseTokenPath(event.pathParameters?.token);
+    }, singleItem),
+  },
 ] as const;
 
 const routePatterns = ROUTES.map(({ method, path }) => ({

@@ -52,6 +52,13 @@ export class InvalidRequestError extends ProblemError {
   }
 }
 
+/** A body that is not UTF-8 JSON by its Content-Type (another media type, another charset). */
+export class UnsupportedMediaTypeError extends ProblemError {
+  constructor(detail: string) {
+    super(415, 'unsupported-media-type', 'Unsupported media type', detail);
+  }
+}
+
 export class NotFoundError extends ProblemError {
   constructor(detail: string, extensions?: Record<string, unknown>) {
     super(404, 'not-found', 'Not found', detail, { extensions });
@@ -87,7 +94,7 @@ const INTERNAL_ERROR_DETAIL = 'an unexpected error occurred; the logs hold the d
 
 /**
  * Any thrown value → the ProblemError that answers it. TPNS failures follow the failure table, errors
- * from middy's own middlewares are translated; anything unrecognised is a bug and becomes a bare 500.
+ * from middy itself (its timeout, its HTTP errors) are translated; anything unrecognised is a bug and becomes a bare 500.
  */
 export const toProblemError = (error: unknown): ProblemError => {
   if (error instanceof ProblemError) return error;
@@ -96,20 +103,8 @@ export const toProblemError = (error: unknown): ProblemError => {
     statusCode?: number;
     message?: string;
     name?: string;
-    cause?: { package?: string; message?: string };
+    cause?: { package?: string };
   };
-  if (cause?.package === '@middy/http-json-body-parser') {
-    if (message === 'Unsupported Media Type') {
-      return new ProblemError(
-        415,
-        'unsupported-media-type',
-        'Unsupported media type',
-        'send the body as JSON with "Content-Type: application/json"',
-      );
-    }
-    const reason = cause.message ? ` (${cause.message})` : '';
-    return new InvalidRequestError(`the body is not valid JSON${reason}`);
-  }
   if (name === 'TimeoutError' && cause?.package === '@middy/core') {
     return new ProblemError(504, 'timeout', 'Timed out', 'the function ran out of time before TPNS answered');
   }

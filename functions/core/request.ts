@@ -1,18 +1,32 @@
 // zod/mini: the same validation as classic zod at a fraction of the bundle and cold-start cost.
 import * as z from 'zod/mini';
-import { REQUEST_LIMITS } from '../contract.ts';
+import { type HTTP_ROUTES, REQUEST_LIMITS } from '../contract.ts';
 import type { AccountKey } from './normalize.ts';
 import { InvalidRequestError } from './problems.ts';
 
 /** One validated lookup: distinct items, in the order first given. */
 export type Query = { kind: 'accounts'; items: AccountKey[] } | { kind: 'tokens'; items: string[] };
 
-const id = z
-  .string({ error: 'must be a string' })
-  .check(
-    z.minLength(1, { error: 'must not be empty' }),
-    z.maxLength(REQUEST_LIMITS.maxIdLength, { error: `must be at most ${REQUEST_LIMITS.maxIdLength} characters` }),
-  );
+/** C0 controls and DEL: no account or token holds them, and logs and terminals would act on them. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what it is for
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+const NOT_WHITESPACE = /\S/;
+
+/**
+ * Accounts and tokens, wherever they come from (bodies, paths, event details). Each check aborts, so an
+ * id gets one message, the first that applies. zod counts a string's length in Unicode code points
+ * (a surrogate pair is one), not in JavaScript's UTF-16 code units.
+ */
+const id = z.string({ error: 'must be a string' }).check(
+  z.minLength(1, { error: 'must not be empty', abort: true }),
+  z.maxLength(REQUEST_LIMITS.maxIdLength, {
+    error: `must be at most ${REQUEST_LIMITS.maxIdLength} characters (Unicode code points)`,
+    abort: true,
+  }),
+  z.refine((value: string) => !CONTROL_CHARACTER.test(value), { error: 'must not contain control characters', abort: true }),
+  z.refine((value: string) => value.isWellFormed(), { error: 'must not contain lone surrogates (malformed UTF-16)', abort: true }),
+  z.refine((value: string) => NOT_WHITESPACE.test(value), { error: 'must not be only whitespace', abort: true }),
+);
 
 const accountType = z
   .number({ error: 'must be an integer account type' })
@@ -54,12 +68,24 @@ const schemas = {
 };
 
 const MAX_REPORTED_ISSUES = 5;
+/** Unknown names quoted in a detail: a few, each cut short, so a hostile body cannot echo megabytes back. */
+const MAX_REPORTED_NAMES = 5;
+const MAX_NAME_LENGTH = 64;
+
+/** `"a", "b"` (and how many more): names of unknown fields or query parameters, bounded. */
+const quoteNames = (names: readonly string[]): string => {
+  const quoted = names
+    .slice(0, MAX_REPORTED_NAMES)
+    .map((name) => JSON.stringify(name.length > MAX_NAME_LENGTH ? `${name.slice(0, MAX_NAME_LENGTH)}…` : name));
+  const more = names.length - MAX_REPORTED_NAMES;
+  return quoted.join(', ') + (more > 0 ? ` and ${more} more` : '');
+};
 
 const formatIssues = (error: z.core.$ZodError, root: string): string => {
   const lines = error.issues.slice(0, MAX_REPORTED_ISSUES).map((issue) => {
     if (issue.code === 'unrecognized_keys') {
       const where = issue.path.length ? ` in ${pathOf(issue.path, root)}` : '';
-      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}${where}`;
+      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${quoteNames(issue.keys)}${where}`;
     }
     return `${pathOf(issue.path, root)} ${issue.message}`;
   });
@@ -134,6 +160,43 @@ const decodePathParameter = (value: string | undefined): string | undefined => {
   } catch {
     return value; // already decoded and it holds a literal '%'
   }
+};
+
+/**
+ * The query parameters each GET route takes, one list per route (HTTP_ROUTES' names); any other is a
+ * 400, like an unknown body field, rather than silently ignored.
+ */
+export const QUERY_PARAMETERS = {
+  tokensOfAccount: ['accountType'],
+  accountsOfToken: [],
+} as const satisfies Record<Exclude<keyof typeof HTTP_ROUTES, 'query'>, readonly string[]>;
+
+/**
+ * The query parameters of a GET, checked against the route's list. API Gateway (payload 2.0) joins a
+ * repeated parameter's values with commas, which a value could hold itself; the raw query string tells
+ * the two apart, and a parameter given more than once is a 400 rather than a guess at which one counts.
+ */
+export const parseQueryParameters = <Name extends string>(
+  parameters: Readonly<Record<string, string | undefined>> | undefined,
+  rawQueryString: string | undefined,
+  allowed: readonly Name[],
+): Partial<Record<Name, string>> => {
+  const names = Object.keys(parameters ?? {});
+  const unknown = names.filter((name) => !(allowed as readonly string[]).includes(name));
+  if (unknown.length) {
+    const takes = allowed.length ? `this route takes only ${allowed.join(', ')}` : 'this route takes none';
+    throw new InvalidRequestError(`unknown query parameter${unknown.length > 1 ? 's' : ''} ${quoteNames(unknown)} (${takes})`);
+  }
+  if (rawQueryString) {
+    const seen = new Set<string>();
+    for (const name of new URLSearchParams(rawQueryString).keys()) {
+      if (seen.has(name)) throw new InvalidRequestError(`query parameter ${quoteNames([name])} is given more than once; give it once`);
+      seen.add(name);
+    }
+  }
+  const values: Partial<Record<Name, string>> = {};
+  for (const name of allowed) if (parameters && Object.hasOwn(parameters, name)) values[name] = parameters[name];
+  return values;
 };
 
 export const parseAccountPath = (account: string | undefined, accountTypeParam: string | undefined): Query => {

@@ -1,3 +1,4 @@
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REQUEST_LIMITS } from '../../functions/contract.ts';
 import { RETRY_DEFAULTS } from '../../functions/core/query/retry.ts';
@@ -93,6 +94,39 @@ describe('errors the handler answers on its own configuration (embedded sandbox)
       expect(problem.detail).toContain(String(REQUEST_LIMITS.maxIdLength));
     });
 
+    it.each([
+      ['a control character', { accounts: ['account1', 'a', 'b', 'x\u0000y'] }, 'accounts[3].account must not contain control characters'],
+      ['a tab', { accounts: [{ account: 'a\tb', accountType: 1 }] }, 'accounts[0].account must not contain control characters'],
+      ['DEL', { operator_type: 2, token_list: ['token1', 't\u007f'] }, 'token_list[1] must not contain control characters'],
+      ['a lone surrogate', { tokens: ['token1', '\ud800'] }, 'tokens[1] must not contain lone surrogates (malformed UTF-16)'],
+      [
+        'a reversed pair',
+        { operator_type: 1, account_list: [{ account: '\ude00\ud83d' }] },
+        'account_list[0].account must not contain lone surrogates (malformed UTF-16)',
+      ],
+      ['only spaces', { tokens: ['   '] }, 'tokens[0] must not be only whitespace'],
+      ['only an ideographic space', { accounts: ['\u3000'] }, 'accounts[0].account must not be only whitespace'],
+    ])('an id that cannot be (%s): 400 naming the field', async (_, body, detail) => {
+      const problem = await expectRejected(postQuery(api.url, body), 400);
+      expect(problem.detail).toBe(detail);
+    });
+
+    it('a lone surrogate written as a JSON escape', async () => {
+      const problem = await expectRejected(postQuery(api.url, '{"tokens": ["\\udc00"]}'), 400);
+      expect(problem.detail).toMatch(/^tokens\[0\] must not contain lone surrogates/);
+    });
+
+    it.each([
+      ['/v1/accounts/a%00b/tokens', 'the account in the path must not contain control characters'],
+      ['/v1/accounts/%0A/tokens?accountType=1', 'the account in the path must not contain control characters'],
+      ['/v1/tokens/t%7F/accounts', 'the token in the path must not contain control characters'],
+      ['/v1/tokens/%20%20/accounts', 'the token in the path must not be only whitespace'],
+      ['/v1/accounts/%C2%A0/tokens', 'the account in the path must not be only whitespace'],
+    ])('an id that cannot be in a path: %s', async (path, detail) => {
+      const problem = await expectRejected(send(api.url, path), 400);
+      expect(problem.detail).toBe(detail);
+    });
+
     it('over-long ids in paths', async () => {
       await expectRejected(send(api.url, `/v1/tokens/${TOO_LONG}/accounts`), 400);
       await expectRejected(send(api.url, `/v1/accounts/${TOO_LONG}/tokens`), 400);
@@ -120,14 +154,94 @@ describe('errors the handler answers on its own configuration (embedded sandbox)
       expect(problem.detail).toMatch(/accountType/);
     });
 
+    it('a body nested millions deep (under 6 MB) is refused before JSON.parse builds it: quickly, saying why', async () => {
+      const depth = 2_800_000;
+      const started = performance.now();
+      const problem = await expectRejected(postQuery(api.url, '['.repeat(depth) + ']'.repeat(depth)), 400);
+      expect(problem.detail).toMatch(/^the body nests deeper than 3 levels/);
+      // JSON.parse took about 2 s (and 470 MB) for it; the scan stops at the fourth byte
+      expect(performance.now() - started).toBeLessThan(1_000);
+    });
+
+    it('a body nested one level deeper than the contract is refused as such', async () => {
+      const problem = await expectRejected(postQuery(api.url, { accounts: [{ account: ['account1'] }] }), 400);
+      expect(problem.detail).toMatch(/nests deeper than 3 levels/);
+    });
+
+    it('an array of more than 10,000 items anywhere is refused, naming it', async () => {
+      const problem = await expectRejected(postQuery(api.url, { accounts: [Array.from({ length: 10_001 }, () => 0)] }), 400);
+      expect(problem.detail).toMatch(/^accounts\[0\] lists more than 10000 items/);
+    });
+
+    it('bytes that are not UTF-8 (a base64-encoded body) are a 400, not a silent U+FFFD', async () => {
+      // The adapter base64-encodes what it does not recognise as text, as API Gateway does: "Application/JSON" here.
+      const gbk = Buffer.concat([Buffer.from('{"accounts": ["'), Buffer.from([0xd3, 0xc3, 0xbb, 0xa7]), Buffer.from('"]}')]);
+      const response = await request(`${api.url}/v1/bindings/query`, {
+        method: 'POST',
+        headers: { 'content-type': 'Application/JSON' },
+        body: gbk,
+      });
+      const text = await response.body.text();
+      const problem = await expectRejected(
+        Promise.resolve({ status: response.statusCode, headers: response.headers, text, body: JSON.parse(text) }),
+        400,
+      );
+      expect(problem.detail).toBe('the body is not valid UTF-8');
+    });
+
+    it.each([
+      ['/v1/accounts/account1/tokens?accounttype=1', 'unknown query parameter "accounttype" (this route takes only accountType)'],
+      ['/v1/accounts/account1/tokens?accountType=1&app=x', 'unknown query parameter "app" (this route takes only accountType)'],
+      ['/v1/tokens/token1/accounts?accountType=1', 'unknown query parameter "accountType" (this route takes none)'],
+      ['/v1/tokens/token1/accounts?verbose', 'unknown query parameter "verbose" (this route takes none)'],
+    ])('an unknown query parameter, not a silent default: %s', async (path, detail) => {
+      const problem = await expectRejected(send(api.url, path), 400);
+      expect(problem.detail).toBe(detail);
+    });
+
+    it('a repeated query parameter (which API Gateway would join as "1,2")', async () => {
+      const problem = await expectRejected(send(api.url, '/v1/accounts/account1/tokens?accountType=1&accountType=2'), 400);
+      expect(problem.detail).toBe('query parameter "accountType" is given more than once; give it once');
+      const literal = await expectRejected(send(api.url, '/v1/accounts/account1/tokens?accountType=1%2C2'), 400);
+      expect(literal.detail).toMatch(/^accountType must be a non-negative integer/);
+    });
+
     it(`more than ${REQUEST_LIMITS.maxItems} items`, async () => {
       const tokens = Array.from({ length: REQUEST_LIMITS.maxItems + 1 }, (_, i) => `t${i}`);
       const problem = await expectRejected(postQuery(api.url, { tokens }), 400);
-      expect(problem.detail).toMatch(/at most 10000 tokens/);
+      expect(problem.detail).toMatch(/^tokens lists more than 10000 items/);
     });
   });
 
+  describe('JSON in any spelling of its media type', () => {
+    it.each(['Application/JSON ; charset=UTF-8', 'application/json;charset="utf-8"', 'APPLICATION/JSON', 'application/vnd.api+json'])(
+      '%s → 200',
+      async (contentType) => {
+        const answer = await send(api.url, '/v1/bindings/query', {
+          method: 'POST',
+          headers: { 'content-type': contentType },
+          body: '{"accounts": ["account1", "用户"]}',
+        });
+        expect(answer.status, answer.text).toBe(200);
+        expect(answer.body.accounts.map((a: { account: string }) => a.account)).toEqual(['account1', '用户']);
+      },
+    );
+  });
+
   describe('415 Unsupported Media Type', () => {
+    it.each(['gbk', 'utf-16', 'ISO-8859-1'])('charset=%s: a 415 naming the charset, not a mis-decoding', async (charset) => {
+      const problem = await expectRejected(
+        send(api.url, '/v1/bindings/query', {
+          method: 'POST',
+          headers: { 'content-type': `application/json; charset=${charset}` },
+          body: '{"tokens": ["token1"]}',
+        }),
+        415,
+      );
+      expect(problem.type).toBe('urn:tpns-bindings:problem:unsupported-media-type');
+      expect(problem.detail).toContain(`charset "${charset}"`);
+    });
+
     it.each(['text/plain', 'application/x-www-form-urlencoded', 'application/xml', undefined])('content-type %s', async (contentType) => {
       const headers: Record<string, string> = contentType === undefined ? {} : { 'content-type': contentType };
       const problem = await expectRejected(

@@ -1,5 +1,4 @@
 import middy from '@middy/core';
-import httpJsonBodyParser from '@middy/http-json-body-parser';
 import { createError } from '@middy/util';
 import { describe, expect, it } from 'vitest';
 import {
@@ -12,64 +11,7 @@ import {
 } from '../../functions/core/problems.ts';
 import { FAILURES, type FailureKind, TpnsError } from '../../functions/core/tpns/failures.ts';
 
-/** The error @middy/http-json-body-parser really throws for this event. */
-const bodyParserError = async (headers: Record<string, string>, body: string | undefined, isBase64Encoded = false): Promise<unknown> => {
-  const middleware = httpJsonBodyParser();
-  try {
-    await middleware.before!({ event: { headers, body, isBase64Encoded } } as never);
-  } catch (error) {
-    return error;
-  }
-  throw new Error('the body parser accepted the event');
-};
-
 const PROBLEM_KEYS = ['type', 'title', 'status', 'detail'];
-
-describe('toProblemError: @middy/http-json-body-parser errors', () => {
-  it('a wrong Content-Type → 415 unsupported media type', async () => {
-    const problem = toProblemError(await bodyParserError({ 'content-type': 'text/plain' }, '{"tokens":["t"]}')).toProblem();
-    expect(problem).toEqual({
-      type: 'urn:tpns-bindings:problem:unsupported-media-type',
-      title: 'Unsupported media type',
-      status: 415,
-      detail: expect.stringContaining('application/json'),
-    });
-  });
-
-  it('no Content-Type at all → 415', async () => {
-    expect(toProblemError(await bodyParserError({}, '{}')).status).toBe(415);
-  });
-
-  it.each([
-    ['truncated', '{"tokens": ["t1"'],
-    ['not JSON', 'tokens=t1'],
-    ['single quotes', "{'tokens': ['t1']}"],
-    ['empty string', ''],
-  ])("malformed JSON (%s) → 400 invalid request, not the parser's 415", async (_, body) => {
-    const error = toProblemError(await bodyParserError({ 'content-type': 'application/json' }, body));
-    expect(error).toBeInstanceOf(InvalidRequestError);
-    expect(error.toProblem()).toMatchObject({ status: 400, type: 'urn:tpns-bindings:problem:invalid-request' });
-    expect(error.message).toMatch(/^the body is not valid JSON/);
-  });
-
-  it("malformed JSON keeps the parser's reason in the detail", async () => {
-    const error = toProblemError(await bodyParserError({ 'content-type': 'application/json' }, '{"tokens": ['));
-    expect(error.message).toMatch(/^the body is not valid JSON \(.+\)$/);
-  });
-
-  it('a missing body with a JSON content type → 400', async () => {
-    const error = toProblemError(await bodyParserError({ 'content-type': 'application/json' }, undefined));
-    expect(error.status).toBe(400);
-    expect(error.message).toBe('the body is not valid JSON');
-  });
-
-  it('malformed base64-encoded JSON → 400', async () => {
-    const error = toProblemError(
-      await bodyParserError({ 'content-type': 'application/json' }, Buffer.from('{oops').toString('base64'), true),
-    );
-    expect(error.status).toBe(400);
-  });
-});
 
 describe('toProblemError: other errors', () => {
   it('a ProblemError is returned as it is', () => {

@@ -31,7 +31,7 @@ const assertValidQuery = (query: Query): void => {
         : [(item as { account: string }).account, (item as { accountType: number }).accountType];
     expect(typeof id).toBe('string');
     expect(id.length).toBeGreaterThanOrEqual(1);
-    expect(id.length).toBeLessThanOrEqual(REQUEST_LIMITS.maxIdLength);
+    expect([...id].length, 'code points').toBeLessThanOrEqual(REQUEST_LIMITS.maxIdLength);
     if (query.kind === 'accounts') {
       expect(Object.keys(item as object).sort()).toEqual(['account', 'accountType']);
       expect(Number.isSafeInteger(type)).toBe(true);
@@ -58,10 +58,16 @@ const checkBody = (body: unknown): Query | undefined => {
 
 // ---- generators of valid bodies, with the Query each must give (a reference model) ----
 
+/** An arbitrary string made a valid id, its length kept: no control characters, no lone surrogates, not only whitespace. */
+const asValidId = (text: string): string => {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: replacing control characters is the point
+  const cleaned = text.replace(/[\u0000-\u001f\u007f]/g, '?').toWellFormed();
+  return /\S/.test(cleaned) ? cleaned : `x${cleaned.slice(1)}`;
+};
 const id = fc.oneof(
-  fc.string({ minLength: 1, maxLength: 12 }),
-  fc.constantFrom('account1', 'token1', '926@126.com', '+8613711112222', 'a', 'a'),
-  fc.string({ minLength: 1, maxLength: 256, unit: 'binary' }),
+  fc.string({ minLength: 1, maxLength: 12 }).map(asValidId),
+  fc.constantFrom('account1', 'token1', '926@126.com', '+8613711112222', 'a', 'a', ' a', '用户\u00a0名', '👍🏽'),
+  fc.string({ minLength: 1, maxLength: 256, unit: 'binary' }).map(asValidId),
 );
 const accountType = fc.oneof(fc.constantFrom(0, 1, 16, 991, 1002, 1005, 1015), fc.integer({ min: 0, max: REQUEST_LIMITS.maxAccountType }));
 

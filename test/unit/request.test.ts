@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { REQUEST_LIMITS } from '../../functions/contract.ts';
 import { InvalidRequestError, ProblemError } from '../../functions/core/problems.ts';
-import { parseAccountPath, parseQueryBody, parseTokenPath } from '../../functions/core/request.ts';
+import { parseAccountPath, parseQueryBody, parseQueryParameters, parseTokenPath, QUERY_PARAMETERS } from '../../functions/core/request.ts';
 import { fixture } from './_fixtures.ts';
 
 /** Runs `fn`, expects an InvalidRequestError (400) and returns its message. */
@@ -306,9 +306,123 @@ describe('parseQueryBody: 400 for every malformed body', () => {
     expect(text).toMatch(/and 2 more problem/);
   });
 
+  it('names a few unknown fields, each cut short: a hostile body cannot make the answer huge', () => {
+    const many = Object.fromEntries([['tokens', ['t']], ...Array.from({ length: 400_000 }, (_, i) => [`k${i}`, 1])]);
+    expect(rejectBody(many)).toBe('unknown fields "k0", "k1", "k2", "k3", "k4" and 399995 more');
+    const long = rejectBody({ tokens: ['t'], ['\u0001'.repeat(1_000_000)]: 1 });
+    expect(long).toBe(`unknown field ${JSON.stringify(`${'\u0001'.repeat(64)}…`)}`);
+  });
+
   it('the message never echoes the offending ids', () => {
     const secretish = 'S3CR3T-'.repeat(40);
     expect(rejectBody({ tokens: [secretish] })).not.toContain('S3CR3T');
+  });
+});
+
+describe('ids that cannot be accounts or tokens: 400 naming the field', () => {
+  it.each([
+    [{ accounts: ['a', 'b', 'c', 'x\u0000y'] }, 'accounts[3].account'],
+    [{ accounts: [{ account: 'a\tb', accountType: 1 }] }, 'accounts[0].account'],
+    [{ tokens: ['t\u007f'] }, 'tokens[0]'],
+    [{ tokens: ['ok', 'line\nbreak'] }, 'tokens[1]'],
+    [{ operator_type: 1, account_list: [{ account: '\u001f' }] }, 'account_list[0].account'],
+    [{ operator_type: 2, token_list: ['ok', '\r'] }, 'token_list[1]'],
+  ])('control characters: %j names %s', (body, path) => {
+    expect(rejectBody(body)).toBe(`${path} must not contain control characters`);
+  });
+
+  it.each([
+    [{ tokens: ['\ud800'] }, 'tokens[0]'],
+    [{ accounts: ['a\udc00b'] }, 'accounts[0].account'],
+    [{ accounts: [{ account: 'emoji cut \ud83d' }] }, 'accounts[0].account'],
+    [{ operator_type: 2, token_list: ['\ude00\ud83d'] }, 'token_list[0]'],
+    [{ operator_type: 1, account_list: [{ account: 'x\udfff' }] }, 'account_list[0].account'],
+  ])('lone surrogates: %j names %s', (body, path) => {
+    expect(rejectBody(body)).toMatch(new RegExp(`^${path.replace(/[[\].]/g, '\\$&')} must not contain lone surrogates`));
+  });
+
+  it.each([
+    [{ tokens: [' '] }, 'tokens[0]'],
+    [{ accounts: ['a', '   '] }, 'accounts[1].account'],
+    [{ accounts: [{ account: '\u00a0' }] }, 'accounts[0].account'],
+    [{ operator_type: 1, account_list: [{ account: '\u3000\u2003' }] }, 'account_list[0].account'],
+    [{ operator_type: 2, token_list: ['\ufeff'] }, 'token_list[0]'],
+  ])('only whitespace: %j names %s', (body, path) => {
+    expect(rejectBody(body)).toBe(`${path} must not be only whitespace`);
+  });
+
+  it('one message per id, the first that applies', () => {
+    expect(rejectBody({ tokens: ['\t\t'] })).toBe('tokens[0] must not contain control characters');
+    expect(rejectBody({ tokens: ['\u0000'.repeat(300)] })).toMatch(/^tokens\[0\] must be at most 256 characters \(Unicode code points\)$/);
+    expect(rejectBody({ tokens: [''] })).toBe('tokens[0] must not be empty');
+  });
+
+  it('the same in an event detail', () => {
+    expect(rejection(() => parseQueryBody({ accounts: ['\u0007'] }, 'the detail'))).toBe(
+      'accounts[0].account must not contain control characters',
+    );
+  });
+
+  it('accepts inner and outer spaces, C1 characters, paired surrogates and other scripts', () => {
+    const ids = [' a ', 'a b', 'x\u0085y', '👍🏽', '用户', 'ümlaut', '\u00a0a'];
+    expect(parseQueryBody({ tokens: ids }).items).toEqual(ids);
+  });
+
+  it('counts length in Unicode code points, not UTF-16 code units: an emoji outside the BMP counts 1', () => {
+    expect('😀'.repeat(256)).toHaveLength(512);
+    expect(parseQueryBody({ tokens: ['😀'.repeat(256)] }).items).toHaveLength(1);
+    expect(rejectBody({ tokens: [`${'😀'.repeat(256)}x`] })).toBe('tokens[0] must be at most 256 characters (Unicode code points)');
+    expect(parseQueryBody({ tokens: ['é'.repeat(256), '👍🏽'.repeat(128)] }).items).toHaveLength(2);
+    expect(rejectBody({ tokens: [`${'👍🏽'.repeat(128)}x`] })).toMatch(/at most 256/);
+  });
+
+  it.each([
+    ['a%00b', /control characters/],
+    ['%09', /control characters/],
+    ['%7F', /control characters/],
+    ['%20%20', /only whitespace/],
+    ['%C2%A0', /only whitespace/],
+  ])('in a path: %s', (raw, message) => {
+    const account = rejection(() => parseAccountPath(raw, undefined));
+    expect(account).toMatch(/^the account in the path must/);
+    expect(account).toMatch(message);
+    const token = rejection(() => parseTokenPath(raw));
+    expect(token).toMatch(/^the token in the path must/);
+    expect(token).toMatch(message);
+  });
+});
+
+describe('parseQueryParameters: one list per route', () => {
+  const { tokensOfAccount, accountsOfToken } = QUERY_PARAMETERS;
+
+  it('gives the allowed parameters, and nothing for none', () => {
+    expect(parseQueryParameters({ accountType: '1002' }, 'accountType=1002', tokensOfAccount)).toEqual({ accountType: '1002' });
+    expect(parseQueryParameters(undefined, '', tokensOfAccount)).toEqual({});
+    expect(parseQueryParameters(undefined, undefined, accountsOfToken)).toEqual({});
+    expect(parseQueryParameters({}, '', accountsOfToken)).toEqual({});
+  });
+
+  it.each([
+    [{ accounttype: '1' }, tokensOfAccount, 'unknown query parameter "accounttype" (this route takes only accountType)'],
+    [{ accountType: '1', app: 'x' }, tokensOfAccount, 'unknown query parameter "app" (this route takes only accountType)'],
+    [{ accountType: '1' }, accountsOfToken, 'unknown query parameter "accountType" (this route takes none)'],
+    [{ a: '', b: '2' }, accountsOfToken, 'unknown query parameters "a", "b" (this route takes none)'],
+    [{ ['__proto__']: '1' }, tokensOfAccount, 'unknown query parameter "__proto__" (this route takes only accountType)'],
+    [{ constructor: '1' }, accountsOfToken, 'unknown query parameter "constructor" (this route takes none)'],
+  ])('%j is a 400 naming the parameter', (parameters, allowed, message) => {
+    const own = Object.fromEntries(Object.entries(parameters)); // "__proto__" as an own key, as API Gateway's JSON gives it
+    expect(rejection(() => parseQueryParameters(own, '', allowed))).toBe(message);
+  });
+
+  it('a repeated parameter (API Gateway joins its values with commas) is a 400; a literal comma is a value', () => {
+    expect(rejection(() => parseQueryParameters({ accountType: '1,2' }, 'accountType=1&accountType=2', tokensOfAccount))).toBe(
+      'query parameter "accountType" is given more than once; give it once',
+    );
+    expect(parseQueryParameters({ accountType: '1,2' }, 'accountType=1%2C2', tokensOfAccount)).toEqual({ accountType: '1,2' });
+  });
+
+  it('does not read a parameter off the prototype', () => {
+    expect(parseQueryParameters({}, '', ['toString'] as const)).toEqual({});
   });
 });
 
