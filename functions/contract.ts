@@ -91,6 +91,12 @@ export const CONFIG_LIMITS = {
   secretRereadCooldownMs: { min: 0, max: 300_000 },
 } as const;
 
+// ── Secret ────────────────────────────────────────────────────────────────────────────────
+/** The `{"apps": [...]}` form of the secret (README: Configuration). */
+export const SECRET_LIMITS = { maxApps: 10, maxAppNameLength: 32 } as const;
+/** The one app of a single-app secret (`{"accessId", "secretKey", ...}`), as the `apps` filter names it. */
+export const SINGLE_APP_NAME = 'default';
+
 // ── Requests ──────────────────────────────────────────────────────────────────────────────
 /** Our own bounds, not Tencent's (it documents none for this call); README: Limits. */
 export const REQUEST_LIMITS = {

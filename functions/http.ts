@@ -67,9 +67,9 @@ const queryRoute = route(
   // 415 for another charset, strict UTF-8, and the bounds checked before JSON.parse builds anything.
   (event) => parseQueryBody(readJsonBody(event)),
   (result, context) => {
-    const { kind, region, partial } = result;
+    const { kind, accessPoints, partial } = result;
     const items = itemsOf(result);
-    const answer = json(200, { [kind]: items, partial, region, requestId: context.awsRequestId });
+    const answer = json(200, { [kind]: items, partial, ...accessPoints, requestId: context.awsRequestId });
     const size = oversize(answer);
     if (size !== undefined) {
       throw new ProblemError(
@@ -90,9 +90,9 @@ const singleItem = (result: QueryResult): Result => {
     const what = 'token' in item ? `token "${item.token}"` : `account "${item.account}" (accountType ${item.accountType})`;
     // A problem's `status` is the HTTP status (RFC 9457); the item's own "not_found" must not replace it.
     const { status: _notFound, ...binding } = item;
-    throw new NotFoundError(`TPNS has no binding for ${what}`, { ...binding, region: result.region });
+    throw new NotFoundError(`TPNS has no binding for ${what}`, { ...binding, ...result.accessPoints });
   }
-  return json(200, { ...item, region: result.region });
+  return json(200, { ...item, ...result.accessPoints });
 };
 
 const ROUTES = [

@@ -4,8 +4,13 @@ import { type HTTP_ROUTES, REQUEST_LIMITS } from '../contract.ts';
 import type { AccountKey } from './normalize.ts';
 import { InvalidRequestError } from './problems.ts';
 
-/** One validated lookup: distinct items, in the order first given. */
-export type Query = { kind: 'accounts'; items: AccountKey[] } | { kind: 'tokens'; items: string[] };
+/**
+ * One validated lookup: distinct items, in the order first given, and the apps it names (`field`: the
+ * body's `apps` or a GET's `app`), if any; only the secret, read later, says whether they exist.
+ */
+export type Query = ({ kind: 'accounts'; items: AccountKey[] } | { kind: 'tokens'; items: string[] }) & {
+  apps?: { names: readonly string[]; field: 'apps' | 'app' };
+};
 
 /** C0 controls and DEL: no account or token holds them, and logs and terminals would act on them. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what it is for

@@ -18,7 +18,7 @@ describe('errors the handler answers on its own configuration (embedded sandbox)
   let tpns: TpnsSandbox;
 
   beforeAll(async () => {
-    api = await startLocalApi({ port: 0, functionTimeoutMs: FUNCTION_TIMEOUT_MS });
+    api = await startLocalApi({ port: 0, functionTimeoutMs: FUNCTION_TIMEOUT_MS, sandbox: { secretForm: 'single' } });
     if (api.environment.mode !== 'sandbox') throw new Error('expected the embedded sandbox; is TPNS_SECRET_ID set?');
     tpns = api.environment.tpns;
   });
