@@ -93,7 +93,9 @@ export const CONFIG_LIMITS = {
 
 // ── Secret ────────────────────────────────────────────────────────────────────────────────
 /** The `{"apps": [...]}` form of the secret (README: Configuration). */
-export const SECRET_LIMITS = { maxApps: 10, maxAppNameLength: 32 } as const;
+export const SECRET_LIMITS = { maxApps: 10 } as const;
+/** An app's name, in the secret and in a request's `apps` (or `?app=`). */
+export const APP_NAME = { pattern: /^[a-z0-9_-]{1,32}$/, says: '1 to 32 characters of a-z, 0-9, "_" and "-"' } as const;
 /** The one app of a single-app secret (`{"accessId", "secretKey", ...}`), as the `apps` filter names it. */
 export const SINGLE_APP_NAME = 'default';
 

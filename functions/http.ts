@@ -11,7 +11,15 @@ import { readJsonBody } from './core/json-body.ts';
 import { type AccountTokens, itemsOf, type QueryResult, type TokenAccounts } from './core/normalize.ts';
 import { MethodNotAllowedError, NotFoundError, ProblemError, toProblemError } from './core/problems.ts';
 import { runQuery } from './core/query.ts';
-import { parseAccountPath, parseQueryBody, parseQueryParameters, parseTokenPath, QUERY_PARAMETERS, type Query } from './core/request.ts';
+import {
+  parseAccountPath,
+  parseQueryBody,
+  parseQueryParameters,
+  parseTokenPath,
+  QUERY_PARAMETERS,
+  type Query,
+  withAppParameter,
+} from './core/request.ts';
 import { LOGGER_CONTEXT_OPTIONS, logger, metrics } from './observability.ts';
 
 /** Time kept back from the deadline to serialise and return the answer. */
@@ -100,15 +108,19 @@ const ROUTES = [
   {
     ...HTTP_ROUTES.tokensOfAccount,
     handler: route((event) => {
-      const { accountType } = parseQueryParameters(event.queryStringParameters, event.rawQueryString, QUERY_PARAMETERS.tokensOfAccount);
-      return parseAccountPath(event.pathParameters?.account, accountType);
+      const { accountType, app } = parseQueryParameters(
+        event.queryStringParameters,
+        event.rawQueryString,
+        QUERY_PARAMETERS.tokensOfAccount,
+      );
+      return withAppParameter(parseAccountPath(event.pathParameters?.account, accountType), app);
     }, singleItem),
   },
   {
     ...HTTP_ROUTES.accountsOfToken,
     handler: route((event) => {
-      parseQueryParameters(event.queryStringParameters, event.rawQueryString, QUERY_PARAMETERS.accountsOfToken);
-      return parseTokenPath(event.pathParameters?.token);
+      const { app } = parseQueryParameters(event.queryStringParameters, event.rawQueryString, QUERY_PARAMETERS.accountsOfToken);
+      return withAppParameter(parseTokenPath(event.pathParameters?.token), app);
     }, singleItem),
   },
 ] as const;

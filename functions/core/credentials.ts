@@ -3,7 +3,7 @@ import type { MiddlewareObj, Request } from '@middy/core';
 import secretsManager from '@middy/secrets-manager';
 import { clearCache, getInternal } from '@middy/util';
 import type { Context } from 'aws-lambda';
-import { METRICS, SECRET_LIMITS, SINGLE_APP_NAME } from '../contract.ts';
+import { APP_NAME, METRICS, SECRET_LIMITS, SINGLE_APP_NAME } from '../contract.ts';
 import { metrics } from '../observability.ts';
 import { CredentialsError } from './problems.ts';
 import type { AuthScheme, TpnsCredentials } from './tpns/auth.ts';
@@ -50,8 +50,6 @@ const parsedSecrets = new WeakMap<object, TpnsSecret>();
 export const sameSecret = (a: AppSecret, b: AppSecret): boolean =>
   a.name === b.name && a.accessId === b.accessId && a.secretKey === b.secretKey && a.auth === b.auth && a.region === b.region;
 
-const APP_NAME = new RegExp(`^[a-z0-9_-]{1,${SECRET_LIMITS.maxAppNameLength}}$`);
-
 /** One app's fields; `where` prefixes each problem (`apps[1]: `, or nothing for a single-app secret). */
 const parseApp = (raw: Record<string, unknown>, name: string, where: string, problems: string[]): AppSecret => {
   const { accessId, secretKey, region, auth } = raw;
@@ -83,8 +81,8 @@ const parseApps = (apps: unknown, problems: string[]): AppSecret[] => {
       return undefined;
     }
     const { name } = entry as Record<string, unknown>;
-    if (typeof name !== 'string' || !APP_NAME.test(name)) {
-      problems.push(`${where}"name" must be 1 to ${SECRET_LIMITS.maxAppNameLength} characters of a-z, 0-9, "_" and "-"`);
+    if (typeof name !== 'string' || !APP_NAME.pattern.test(name)) {
+      problems.push(`${where}"name" must be ${APP_NAME.says}`);
     } else if (names.has(name)) {
       problems.push(`apps: duplicate name "${name}"`);
     }
