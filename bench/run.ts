@@ -33,7 +33,8 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
 // ── stand-ins, and the environment the deployed function would have ──────────────────────
 const standInEnv: NodeJS.ProcessEnv = {};
-const local = await startLocalEnvironment(standInEnv);
+// The figures below are of one app: the single-app secret.
+const local = await startLocalEnvironment(standInEnv, { secretForm: 'single' });
 if (local.mode !== 'sandbox') throw new Error('the benchmark runs on the sandbox');
 const { maxBatch, concurrency, logLevel } = TPNS_BINDINGS_DEFAULTS;
 const childEnv: NodeJS.ProcessEnv = {

@@ -91,6 +91,14 @@ export const CONFIG_LIMITS = {
   secretRereadCooldownMs: { min: 0, max: 300_000 },
 } as const;
 
+// ── Secret ────────────────────────────────────────────────────────────────────────────────
+/** The `{"apps": [...]}` form of the secret (README: Configuration). */
+export const SECRET_LIMITS = { maxApps: 10 } as const;
+/** An app's name, in the secret and in a request's `apps` (or `?app=`). */
+export const APP_NAME = { pattern: /^[a-z0-9_-]{1,32}$/, says: '1 to 32 characters of a-z, 0-9, "_" and "-"' } as const;
+/** The one app of a single-app secret (`{"accessId", "secretKey", ...}`), as the `apps` filter names it. */
+export const SINGLE_APP_NAME = 'default';
+
 // ── Requests ──────────────────────────────────────────────────────────────────────────────
 /** Our own bounds, not Tencent's (it documents none for this call); README: Limits. */
 export const REQUEST_LIMITS = {

@@ -11,7 +11,15 @@ import { readJsonBody } from './core/json-body.ts';
 import { type AccountTokens, itemsOf, type QueryResult, type TokenAccounts } from './core/normalize.ts';
 import { MethodNotAllowedError, NotFoundError, ProblemError, toProblemError } from './core/problems.ts';
 import { runQuery } from './core/query.ts';
-import { parseAccountPath, parseQueryBody, parseQueryParameters, parseTokenPath, QUERY_PARAMETERS, type Query } from './core/request.ts';
+import {
+  parseAccountPath,
+  parseQueryBody,
+  parseQueryParameters,
+  parseTokenPath,
+  QUERY_PARAMETERS,
+  type Query,
+  withAppParameter,
+} from './core/request.ts';
 import { LOGGER_CONTEXT_OPTIONS, logger, metrics } from './observability.ts';
 
 /** Time kept back from the deadline to serialise and return the answer. */
@@ -67,9 +75,9 @@ const queryRoute = route(
   // 415 for another charset, strict UTF-8, and the bounds checked before JSON.parse builds anything.
   (event) => parseQueryBody(readJsonBody(event)),
   (result, context) => {
-    const { kind, region, partial } = result;
+    const { kind, accessPoints, partial } = result;
     const items = itemsOf(result);
-    const answer = json(200, { [kind]: items, partial, region, requestId: context.awsRequestId });
+    const answer = json(200, { [kind]: items, partial, ...accessPoints, requestId: context.awsRequestId });
     const size = oversize(answer);
     if (size !== undefined) {
       throw new ProblemError(
@@ -90,9 +98,9 @@ const singleItem = (result: QueryResult): Result => {
     const what = 'token' in item ? `token "${item.token}"` : `account "${item.account}" (accountType ${item.accountType})`;
     // A problem's `status` is the HTTP status (RFC 9457); the item's own "not_found" must not replace it.
     const { status: _notFound, ...binding } = item;
-    throw new NotFoundError(`TPNS has no binding for ${what}`, { ...binding, region: result.region });
+    throw new NotFoundError(`TPNS has no binding for ${what}`, { ...binding, ...result.accessPoints });
   }
-  return json(200, { ...item, region: result.region });
+  return json(200, { ...item, ...result.accessPoints });
 };
 
 const ROUTES = [
@@ -100,15 +108,19 @@ const ROUTES = [
   {
     ...HTTP_ROUTES.tokensOfAccount,
     handler: route((event) => {
-      const { accountType } = parseQueryParameters(event.queryStringParameters, event.rawQueryString, QUERY_PARAMETERS.tokensOfAccount);
-      return parseAccountPath(event.pathParameters?.account, accountType);
+      const { accountType, app } = parseQueryParameters(
+        event.queryStringParameters,
+        event.rawQueryString,
+        QUERY_PARAMETERS.tokensOfAccount,
+      );
+      return withAppParameter(parseAccountPath(event.pathParameters?.account, accountType), app);
     }, singleItem),
   },
   {
     ...HTTP_ROUTES.accountsOfToken,
     handler: route((event) => {
-      parseQueryParameters(event.queryStringParameters, event.rawQueryString, QUERY_PARAMETERS.accountsOfToken);
-      return parseTokenPath(event.pathParameters?.token);
+      const { app } = parseQueryParameters(event.queryStringParameters, event.rawQueryString, QUERY_PARAMETERS.accountsOfToken);
+      return withAppParameter(parseTokenPath(event.pathParameters?.token), app);
     }, singleItem),
   },
 ] as const;

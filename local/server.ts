@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { FUNCTION_TIMEOUTS_MS, LAMBDA_RESPONSE_LIMIT_BYTES } from '../functions/contract.ts';
 import { gatewayError, HTTP_API_LIMITS, toHttpApiEvent, writeHttpApiResult } from './apigateway.ts';
-import { type LocalEnvironment, startLocalEnvironment } from './environment.ts';
+import { type LocalEnvironment, type SandboxSecretForm, startLocalEnvironment } from './environment.ts';
 import { lambdaContext } from './lambda-context.ts';
 import type { Binding } from './sandbox/seed-data.ts';
 
@@ -18,7 +18,7 @@ export interface LocalApi {
  * handler that gets deployed (functions/http.ts) — the same code, not a second path.
  */
 export const startLocalApi = async (
-  options: { port?: number; functionTimeoutMs?: number; sandbox?: { bindings?: Binding[] } } = {},
+  options: { port?: number; functionTimeoutMs?: number; sandbox?: { bindings?: Binding[]; secretForm?: SandboxSecretForm } } = {},
 ): Promise<LocalApi> => {
   const environment = await startLocalEnvironment(process.env, options.sandbox);
   const { handler } = await import('../functions/http.ts');
@@ -92,7 +92,7 @@ const banner = (api: LocalApi): string => {
     `tpns-bindings API listening on ${api.url} ${mode}`,
     '',
     'Try:',
-    `  curl -s ${api.url}/v1/bindings/query -H 'content-type: application/json' -d '{"accounts": ["account1", {"account": "account2", "accountType": 1}, "nobody"]}'`,
+    `  curl -s ${api.url}/v1/bindings/query -H 'content-type: application/json' -d '{"accounts": ["account1", {"account": "account2", "accountType": 1}, "account3", "nobody"]}'`,
     `  curl -s ${api.url}/v1/bindings/query -H 'content-type: application/json' -d '{"operator_type": 2, "token_list": ["token1", "token2"]}'`,
     `  curl -s ${api.url}/v1/accounts/926%40126.com/tokens`,
     `  curl -s ${api.url}/v1/tokens/token1/accounts`,

@@ -3,27 +3,39 @@ import type { MiddlewareObj, Request } from '@middy/core';
 import secretsManager from '@middy/secrets-manager';
 import { clearCache, getInternal } from '@middy/util';
 import type { Context } from 'aws-lambda';
-import { METRICS } from '../contract.ts';
+import { APP_NAME, METRICS, SECRET_LIMITS, SINGLE_APP_NAME } from '../contract.ts';
 import { metrics } from '../observability.ts';
 import { CredentialsError } from './problems.ts';
 import type { AuthScheme, TpnsCredentials } from './tpns/auth.ts';
 import { isRegion, REGIONS, type Region } from './tpns/regions.ts';
 
-/** What the secret holds, validated. `region` absent means "discover it". */
-export interface TpnsSecret extends TpnsCredentials {
+/** One TPNS app of the secret, validated. `region` absent means "discover it". */
+export interface AppSecret extends TpnsCredentials {
+  name: string;
   region: Region | undefined;
   auth: AuthScheme;
 }
 
 /**
- * The credentials one invocation uses, and a way to re-read them when TPNS rejects
- * them (a rotated key). `refresh` is shared: concurrent callers wait on one read.
+ * What the secret holds: the product's apps in the secret's order. `appsForm`: the secret used
+ * `{"apps": [...]}`, and answers say which app each binding came from; a single-app object is one
+ * app named SINGLE_APP_NAME, answered as before apps existed.
+ */
+export interface TpnsSecret {
+  apps: readonly [AppSecret, ...AppSecret[]];
+  appsForm: boolean;
+}
+
+/**
+ * The credentials one invocation uses, and a way to re-read them when TPNS rejects an app's entry
+ * (a rotated key). `refresh` is shared: concurrent callers, whatever their app, wait on one read,
+ * and each gets its own app's entry from it.
  */
 export interface CredentialSource {
   current: TpnsSecret;
-  refresh(rejected: TpnsSecret): Promise<TpnsSecret>;
-  /** TPNS answered a call made with `secret`: a refusal after this is news again, worth a re-read. */
-  accepted(secret: TpnsSecret): void;
+  refresh(rejected: AppSecret): Promise<AppSecret>;
+  /** TPNS answered a call made with `app`: a refusal after this is news again, worth a re-read. */
+  accepted(app: AppSecret): void;
 }
 
 export type CredentialsContext = Context & { tpnsCredentials: CredentialSource };
@@ -35,31 +47,69 @@ type SecretRequest = Request<unknown, unknown, Error, CredentialsContext, { [INT
 
 const parsedSecrets = new WeakMap<object, TpnsSecret>();
 
-export const sameSecret = (a: TpnsSecret, b: TpnsSecret): boolean =>
-  a.accessId === b.accessId && a.secretKey === b.secretKey && a.auth === b.auth && a.region === b.region;
+export const sameSecret = (a: AppSecret, b: AppSecret): boolean =>
+  a.name === b.name && a.accessId === b.accessId && a.secretKey === b.secretKey && a.auth === b.auth && a.region === b.region;
 
-/** Names what is wrong with the secret, never what it holds. */
-export const parseSecret = (raw: unknown, secretId: string): TpnsSecret => {
-  const where = `secret "${secretId}"`;
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new CredentialsError(`${where} must hold a JSON object {"accessId", "secretKey", "region"?, "auth"?}`);
-  }
-  const cached = parsedSecrets.get(raw);
-  if (cached) return cached;
-  const { accessId, secretKey, region, auth } = raw as Record<string, unknown>;
-  const problems: string[] = [];
+/** One app's fields; `where` prefixes each problem (`apps[1]: `, or nothing for a single-app secret). */
+const parseApp = (raw: Record<string, unknown>, name: string, where: string, problems: string[]): AppSecret => {
+  const { accessId, secretKey, region, auth } = raw;
   const id = typeof accessId === 'number' && Number.isSafeInteger(accessId) ? String(accessId) : accessId;
-  if (typeof id !== 'string' || id === '') problems.push('"accessId" (a non-empty string) is missing');
-  if (typeof secretKey !== 'string' || secretKey === '') problems.push('"secretKey" (a non-empty string) is missing');
-  if (region !== undefined && !isRegion(region)) problems.push(`"region" must be one of ${REGIONS.join(', ')}`);
-  if (auth !== undefined && auth !== 'sign' && auth !== 'basic') problems.push('"auth" must be "sign" or "basic"');
-  if (problems.length) throw new CredentialsError(`${where}: ${problems.join('; ')}`);
-  const secret: TpnsSecret = {
+  if (typeof id !== 'string' || id === '') problems.push(`${where}"accessId" (a non-empty string) is missing`);
+  if (typeof secretKey !== 'string' || secretKey === '') problems.push(`${where}"secretKey" (a non-empty string) is missing`);
+  if (region !== undefined && !isRegion(region)) problems.push(`${where}"region" must be one of ${REGIONS.join(', ')}`);
+  if (auth !== undefined && auth !== 'sign' && auth !== 'basic') problems.push(`${where}"auth" must be "sign" or "basic"`);
+  return {
+    name,
     accessId: id as string,
     secretKey: secretKey as string,
     region: region as Region | undefined,
     auth: (auth as AuthScheme | undefined) ?? 'sign',
   };
+};
+
+/** The `{"apps": [...]}` form: each entry an app with a distinct name. */
+const parseApps = (apps: unknown, problems: string[]): AppSecret[] => {
+  if (!Array.isArray(apps) || apps.length === 0 || apps.length > SECRET_LIMITS.maxApps) {
+    problems.push(`"apps" must be an array of 1 to ${SECRET_LIMITS.maxApps} apps`);
+    return [];
+  }
+  const names = new Set<string>();
+  return apps.map((entry: unknown, i) => {
+    const where = `apps[${i}]: `;
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+      problems.push(`${where}must be an object {"name", "accessId", "secretKey", "region"?, "auth"?}`);
+      return undefined;
+    }
+    const { name } = entry as Record<string, unknown>;
+    if (typeof name !== 'string' || !APP_NAME.pattern.test(name)) {
+      problems.push(`${where}"name" must be ${APP_NAME.says}`);
+    } else if (names.has(name)) {
+      problems.push(`apps: duplicate name "${name}"`);
+    }
+    names.add(name as string);
+    return parseApp(entry as Record<string, unknown>, name as string, where, problems);
+  }) as AppSecret[];
+};
+
+/** Names what is wrong with the secret (the app and the field), never what it holds. */
+export const parseSecret = (raw: unknown, secretId: string): TpnsSecret => {
+  const where = `secret "${secretId}"`;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new CredentialsError(
+      `${where} must hold a JSON object {"accessId", "secretKey", "region"?, "auth"?} or {"apps": [{"name", "accessId", "secretKey", "region"?, "auth"?}, ...]}`,
+    );
+  }
+  const cached = parsedSecrets.get(raw);
+  if (cached) return cached;
+  const fields = raw as Record<string, unknown>;
+  const appsForm = Object.hasOwn(fields, 'apps');
+  const problems: string[] = [];
+  if (appsForm && (Object.hasOwn(fields, 'accessId') || Object.hasOwn(fields, 'secretKey'))) {
+    problems.push('"apps" and a single app\'s "accessId"/"secretKey" cannot be combined; move them into "apps"');
+  }
+  const apps = appsForm ? parseApps(fields.apps, problems) : [parseApp(fields, SINGLE_APP_NAME, '', problems)];
+  if (problems.length) throw new CredentialsError(`${where}: ${problems.join('; ')}`);
+  const secret: TpnsSecret = { apps: apps as [AppSecret, ...AppSecret[]], appsForm };
   parsedSecrets.set(raw, secret);
   return secret;
 };
@@ -101,31 +151,38 @@ export const tpnsCredentials = (
 
   let latest: TpnsSecret | undefined;
   let refreshing: Promise<TpnsSecret> | undefined;
-  /** The last re-read that found the refused secret unchanged, and when. */
-  let unchanged: { secret: TpnsSecret; at: number } | undefined;
-  const accepted = (secret: TpnsSecret) => {
-    if (unchanged !== undefined && sameSecret(unchanged.secret, secret)) unchanged = undefined;
+  /** Per app: the last re-read that found its refused entry unchanged, and when. Other apps' entries are not its business. */
+  const unchanged = new Map<string, { app: AppSecret; at: number }>();
+  const accepted = (app: AppSecret) => {
+    const last = unchanged.get(app.name);
+    if (last !== undefined && sameSecret(last.app, app)) unchanged.delete(app.name);
   };
-  const coolingDown = (rejected: TpnsSecret) =>
-    unchanged !== undefined && sameSecret(unchanged.secret, rejected) && now() - unchanged.at < cooldownMs;
+  const coolingDown = (rejected: AppSecret) => {
+    const last = unchanged.get(rejected.name);
+    return last !== undefined && sameSecret(last.app, rejected) && now() - last.at < cooldownMs;
+  };
+  const entryOf = (secret: TpnsSecret | undefined, name: string) => secret?.apps.find((app) => app.name === name);
 
   const refresher =
     (request: SecretRequest) =>
-    async (rejected: TpnsSecret): Promise<TpnsSecret> => {
-      if (latest !== undefined && latest !== rejected) return latest; // another caller already refreshed
+    async (rejected: AppSecret): Promise<AppSecret> => {
+      const known = entryOf(latest, rejected.name);
+      if (known !== undefined && known !== rejected) return known; // another caller already refreshed
       if (coolingDown(rejected)) return rejected;
       refreshing ??= (async () => {
         clearCache([CACHE_KEY]);
         await fetchBefore(request as Parameters<typeof fetchBefore>[0]);
         metrics.addMetric(METRICS.secretRefreshes, MetricUnit.Count, 1);
-        const fresh = await resolve(request);
-        unchanged = sameSecret(fresh, rejected) ? { secret: fresh, at: now() } : undefined;
-        latest = fresh;
-        return fresh;
+        latest = await resolve(request);
+        return latest;
       })().finally(() => {
         refreshing = undefined;
       });
-      return refreshing;
+      // An app no longer in the secret keeps its refused entry: its run ends refused.
+      const fresh = entryOf(await refreshing, rejected.name) ?? rejected;
+      if (sameSecret(fresh, rejected)) unchanged.set(rejected.name, { app: fresh, at: now() });
+      else unchanged.delete(rejected.name);
+      return fresh;
     };
 
   const attach: MiddlewareObj<unknown, unknown, Error, CredentialsContext, { [INTERNAL_KEY]: unknown }> = {

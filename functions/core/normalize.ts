@@ -8,17 +8,21 @@ export interface AccountKey {
   accountType: number;
 }
 
-interface ItemOutcome {
+export interface ItemOutcome {
   status: ItemStatus;
   /** The TPNS per-item (or whole-call) code, on every item that is not `ok`. */
   code?: number;
   reason?: FailureReason;
 }
 
+/** One app's answer for an item, in an answer over an `apps` secret (merge.ts). */
+export type AppEntry<Bindings> = { app: string } & ItemOutcome & Bindings;
+
 export interface AccountTokens extends ItemOutcome {
   account: string;
   accountType: number;
   tokens: string[];
+  apps?: AppEntry<{ tokens: string[] }>[];
 }
 
 export interface BoundAccount {
@@ -29,7 +33,10 @@ export interface BoundAccount {
 
 export interface TokenAccounts extends ItemOutcome {
   token: string;
+  /** The one app that knows the token, when exactly one does (an `apps` secret). */
+  app?: string;
   accounts: BoundAccount[];
+  apps?: AppEntry<{ accounts: BoundAccount[] }>[];
 }
 
 const outcome = (code: number): ItemOutcome => {
@@ -120,8 +127,14 @@ export const normalizeTokenAccounts = (tokens: readonly string[], response: Tpns
   });
 };
 
-/** A whole query's answer: every queried item, in order, and whether some chunk failed. */
-export type QueryResult = { region: Region; partial: boolean } & (
+/**
+ * Where the answer came from: the access point of a single-app secret, or of each queried app
+ * (by name) whose access point is known, for an `apps` secret.
+ */
+export type AccessPoints = { region: Region } | { regions: Record<string, Region> };
+
+/** A whole query's answer: every queried item, in order, and whether some chunk (or app) failed. */
+export type QueryResult = { accessPoints: AccessPoints; partial: boolean } & (
   | { kind: 'accounts'; accounts: AccountTokens[] }
   | { kind: 'tokens'; tokens: TokenAccounts[] }
 );

@@ -51,7 +51,7 @@ export const isPermanentFailure = (error: unknown): error is InvalidRequestError
 export type ResultEntry = Required<Pick<PutEventsRequestEntry, 'Source' | 'DetailType' | 'Detail'>>;
 
 export const resolvedEntries = (correlationId: string, result: QueryResult, requestId: string): ResultEntry[] => {
-  const { kind, partial, region } = result;
+  const { kind, partial, accessPoints } = result;
   const items = itemsOf(result);
   return splitIntoEntries({ Source: RESULT_SOURCE, DetailType: RESOLVED_DETAIL_TYPE }, items, (slice, part, parts) => ({
     correlationId,
@@ -59,7 +59,7 @@ export const resolvedEntries = (correlationId: string, result: QueryResult, requ
     parts,
     [kind]: slice,
     partial,
-    region,
+    ...accessPoints,
     requestId,
   })) as ResultEntry[];
 };

@@ -3,17 +3,15 @@ import { METRICS } from '../contract.ts';
 import { logger, metrics } from '../observability.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
-import { type CredentialSource, sameSecret, type TpnsSecret } from './credentials.ts';
-import { type AccountTokens, normalizeAccountTokens, normalizeTokenAccounts, type QueryResult, type TokenAccounts } from './normalize.ts';
-import { callBudget } from './query/budget.ts';
-import { type Chunk, ChunkQueue, type ChunkSizes } from './query/chunks.ts';
-import { drain } from './query/pool.ts';
-import { RETRY_DEFAULTS, retryDelayMs } from './query/retry.ts';
+import type { AppSecret, CredentialSource, TpnsSecret } from './credentials.ts';
+import { mergeAccounts, mergeTokens } from './merge.ts';
+import type { AccessPoints, AccountTokens, QueryResult, TokenAccounts } from './normalize.ts';
+import { InvalidRequestError } from './problems.ts';
+import { drain, roundRobin } from './query/pool.ts';
+import { type Answer, type AppOutcome, QueryRun, type Task } from './query/run.ts';
 import type { Query } from './request.ts';
-import { CLIENT_DEFAULTS, queryAccountBindings, type TpnsQueryRequest, type TpnsQueryResponse } from './tpns/client.ts';
-import { TPNS_CODE } from './tpns/codes.ts';
-import { FAILURES, type FailureKind, TpnsError } from './tpns/failures.ts';
-import { DEFAULT_REGION, REGIONS, type Region } from './tpns/regions.ts';
+import { FAILURES, TpnsError } from './tpns/failures.ts';
+import type { Region } from './tpns/regions.ts';
 import type { Dispatcher } from './tpns/undici.ts';
 
 export interface QueryOptions {
@@ -25,181 +23,21 @@ export interface QueryOptions {
   clock?: Clock;
 }
 
-/** Access points found by discovery, per AccessId, for the life of the container. */
-const discoveredRegions = new Map<string, Region>();
 /**
- * Chunk sizes TPNS refused and accepted, per AccessId, so that a warm container does not relearn
- * them request after request; forgotten after a while, so that neither a refusal caused by one id
- * nor a limit TPNS has since changed stays with the container for good.
+ * The apps the query names, in the secret's order; every app when it names none. The names' shape
+ * was checked with the request; whether they exist only the secret, read since, can say.
  */
-const learnedChunkSizes = new Map<string, { sizes: ChunkSizes; since: number }>();
-export const CHUNK_SIZES_TTL_MS = 10 * 60_000;
-
-const chunkSizesFor = (accessId: string, now: number): ChunkSizes => {
-  const learned = learnedChunkSizes.get(accessId);
-  if (learned !== undefined && now - learned.since < CHUNK_SIZES_TTL_MS) return learned.sizes;
-  const sizes = { limit: Number.POSITIVE_INFINITY, largestAccepted: 0 };
-  learnedChunkSizes.set(accessId, { sizes, since: now });
-  return sizes;
+const selectApps = (secret: TpnsSecret, selection: Query['apps']): AppSecret[] => {
+  if (selection === undefined) return [...secret.apps];
+  const configured = secret.apps.map((app) => app.name);
+  selection.names.forEach((name, i) => {
+    if (!configured.includes(name)) {
+      const field = selection.field === 'apps' ? `apps[${i}]` : selection.field;
+      throw new InvalidRequestError(`${field} "${name}" is not an app of this deployment (${configured.join(', ')})`);
+    }
+  });
+  return secret.apps.filter((app) => selection.names.includes(app.name));
 };
-
-type Item = Query['items'][number];
-type Answer = AccountTokens | TokenAccounts;
-
-const requestBody = (query: Query, { start, end }: Chunk): TpnsQueryRequest =>
-  query.kind === 'accounts'
-    ? {
-        operator_type: 1,
-        account_list: query.items.slice(start, end).map((item) => ({ account: item.account, account_type: item.accountType })),
-      }
-    : { operator_type: 2, token_list: query.items.slice(start, end) };
-
-const normalizeChunk = (query: Query, { start, end }: Chunk, response: TpnsQueryResponse): Answer[] =>
-  query.kind === 'accounts'
-    ? normalizeAccountTokens(query.items.slice(start, end), response)
-    : normalizeTokenAccounts(query.items.slice(start, end), response);
-
-const failedItem = (item: Item, error: TpnsError): Answer => {
-  const { reason } = FAILURES[error.kind];
-  const failure = {
-    status: 'error' as const,
-    ...(error.code === undefined ? {} : { code: error.code }),
-    ...(reason === undefined ? {} : { reason }),
-  };
-  return typeof item === 'string'
-    ? { token: item, ...failure, accounts: [] }
-    : { account: item.account, accountType: item.accountType, ...failure, tokens: [] };
-};
-
-/** One query run: its key, its access point and its chunk size can change along the way. */
-class QueryRun {
-  secret: TpnsSecret;
-  /** Where the calls go; a placeholder until `regionKnown`. */
-  region: Region;
-  regionKnown: boolean;
-  /** The first failure no other chunk could avoid: no call starts after it. */
-  fatal: TpnsError | undefined;
-  /** TPNS calls this run may still make (query/budget.ts). */
-  callsLeft = 0;
-  readonly retries = new Map<FailureKind, number>();
-  readonly options: QueryOptions;
-  readonly clock: Clock;
-
-  constructor(options: QueryOptions) {
-    this.options = options;
-    this.clock = options.clock ?? systemClock;
-    this.secret = options.credentials.current;
-    const known = this.secret.region ?? discoveredRegions.get(this.secret.accessId);
-    this.region = known ?? DEFAULT_REGION;
-    this.regionKnown = known !== undefined;
-  }
-
-  /**
-   * One call, as the retry policy allows: backoff on transient failures, never past the deadline,
-   * and one re-read of the secret when TPNS refuses what it says (`probeRegion`: a discovery probe).
-   */
-  async call(body: TpnsQueryRequest, probeRegion?: Region): Promise<TpnsQueryResponse> {
-    let reread = false;
-    for (let retry = 0; ; ) {
-      if (this.fatal) throw this.fatal;
-      const region = probeRegion ?? this.region;
-      const remaining = this.options.deadline - this.clock.now();
-      if (remaining < RETRY_DEFAULTS.minCallMs) {
-        throw new TpnsError('timeout', region, 'the deadline was reached before TPNS answered');
-      }
-      if (this.callsLeft <= 0) {
-        throw new TpnsError('call_budget_spent', region, 'the request spent its budget of TPNS calls before this chunk was answered');
-      }
-      this.callsLeft--;
-      const secret = this.secret;
-      try {
-        const response = await this.attempt(region, secret, body, remaining);
-        this.options.credentials.accepted(secret);
-        return response;
-      } catch (error) {
-        if (!(error instanceof TpnsError)) throw error;
-        if (!reread && this.refusesSecret(error, probeRegion)) {
-          reread = true;
-          if (await this.reread(secret, error.kind)) continue;
-          throw error;
-        }
-        const delay = retryDelayMs(error.kind, retry, this.clock.now(), this.options.deadline, this.clock.random);
-        if (delay === undefined) throw error;
-        retry++;
-        this.retries.set(error.kind, (this.retries.get(error.kind) ?? 0) + 1);
-        logger.warn('retrying a TPNS call', { reason: error.kind, tpnsCode: error.code, retry });
-        await this.clock.sleep(delay);
-      }
-    }
-  }
-
-  private async attempt(region: Region, secret: TpnsSecret, body: TpnsQueryRequest, remaining: number): Promise<TpnsQueryResponse> {
-    const started = performance.now();
-    try {
-      return await queryAccountBindings({ region, endpoint: this.options.config.endpoint, credentials: secret, auth: secret.auth }, body, {
-        timeoutMs: Math.min(CLIENT_DEFAULTS.callTimeoutMs, remaining),
-        dispatcher: this.options.dispatcher,
-      });
-    } finally {
-      metrics.addMetric(METRICS.callLatency, MetricUnit.Milliseconds, performance.now() - started);
-    }
-  }
-
-  /** TPNS refused the key (1008003), or the access point the secret names (1008035; a probe expects that). */
-  private refusesSecret(error: TpnsError, probeRegion: Region | undefined): boolean {
-    return error.kind === 'credentials_rejected' || (error.kind === 'wrong_access_point' && probeRegion === undefined);
-  }
-
-  /**
-   * Re-reads the secret `used` came from; true when it changed, and the call should go again.
-   * A chunk whose refusal another chunk already re-read for gets that result, not a second read.
-   */
-  private async reread(used: TpnsSecret, reason: FailureKind): Promise<boolean> {
-    const fresh = await this.options.credentials.refresh(used);
-    if (sameSecret(fresh, used)) return false;
-    if (this.secret === used) logger.info('TPNS refused what the secret said; retrying with the re-read secret', { reason });
-    this.secret = fresh;
-    this.region = fresh.region ?? this.region;
-    return true;
-  }
-
-  /**
-   * With no region in the secret and none remembered, the first item probes the access
-   * points in turn; 1008035 means "not this one". Not possible when TPNS_ENDPOINT sends
-   * every region to one host (no `{region}` in it).
-   */
-  async resolveRegion(query: Query): Promise<void> {
-    if (this.regionKnown) return;
-    const { endpoint } = this.options.config;
-    const candidates = endpoint === undefined || endpoint.includes('{region}') ? REGIONS : [DEFAULT_REGION];
-    for (const region of candidates) {
-      try {
-        await this.call(requestBody(query, { start: 0, end: 1 }), region);
-      } catch (error) {
-        if (error instanceof TpnsError && error.kind === 'wrong_access_point') continue;
-        throw error;
-      }
-      discoveredRegions.set(this.secret.accessId, region);
-      logger.info('discovered the TPNS access point', { region });
-      this.region = region;
-      this.regionKnown = true;
-      return;
-    }
-    throw new TpnsError(
-      'wrong_access_point',
-      DEFAULT_REGION,
-      `no TPNS access point accepts this AccessId (tried ${candidates.join(', ')}); check "accessId" in the secret`,
-      { code: TPNS_CODE.WRONG_ACCESS_POINT },
-    );
-  }
-
-  /** Retries go out as one metric with a `reason` dimension: one EMF line per reason seen, none on a clean run. */
-  publishRetries(): void {
-    for (const [reason, count] of this.retries) {
-      metrics.singleMetric().addDimension('reason', reason).addMetric(METRICS.retries, MetricUnit.Count, count);
-    }
-  }
-}
 
 const countItems = (results: readonly Answer[]): void => {
   const counts = { ok: 0, not_found: 0, invalid: 0, error: 0 };
@@ -210,63 +48,73 @@ const countItems = (results: readonly Answer[]): void => {
 };
 
 /**
- * Runs a query: chunks of at most `maxBatch` items, at most `concurrency` calls in flight,
- * merged back in input order. A chunk TPNS refuses with 1008007 is split in halves, down to
- * single items. A chunk that still fails after its retries marks its items as errors and the
- * result as partial; if no chunk succeeds, the first failure is thrown.
+ * Every queried app failed: the request fails as it would with that one app. A failure a retry may
+ * fix goes first, so that the events path leaves the query to Lambda's retries rather than publish it as failed.
+ */
+const allFailed = (outcomes: readonly AppOutcome[], appsForm: boolean): TpnsError => {
+  const failures = outcomes.map(({ app, failure }) => ({ app, failure: failure as TpnsError }));
+  const { app, failure } = failures.find(({ failure }) => !FAILURES[failure.kind].permanent) ?? (failures[0] as (typeof failures)[0]);
+  if (!appsForm) return failure;
+  const others = failures.length > 1 ? ` (every queried app failed: ${failures.map((f) => `${f.app} ${f.failure.kind}`).join(', ')})` : '';
+  return new TpnsError(failure.kind, failure.region, `app "${app}": ${failure.message}${others}`, { code: failure.code, cause: failure });
+};
+
+const callsOf = (runs: readonly QueryRun[]): number => runs.reduce((sum, run) => sum + run.calls, 0);
+
+const merged = (query: Query, outcomes: readonly AppOutcome[]): Answer[] =>
+  query.kind === 'accounts'
+    ? mergeAccounts(outcomes.map(({ app, items }) => ({ app, items: items as AccountTokens[] })))
+    : mergeTokens(outcomes.map(({ app, items }) => ({ app, items: items as TokenAccounts[] })));
+
+/**
+ * Runs a query over each queried app: chunks of at most `maxBatch` items, every app's chunks in ONE
+ * pool of at most `concurrency` calls in flight, taken from the apps in turn so that none waits for
+ * another to finish. A chunk TPNS refuses with 1008007 is split in halves, down to single items. A
+ * chunk that still fails after its retries marks its items as errors and the result as partial.
+ * An app whose failure no chunk can avoid (its key refused, its access point wrong, its service
+ * suspended), or whose chunks all failed, is failed as a whole: with a single-app secret, or when
+ * every queried app failed, that failure is thrown; otherwise its items say so and the answer is partial.
  */
 export const runQuery = async (query: Query, options: QueryOptions): Promise<QueryResult> => {
-  const run = new QueryRun(options);
-  const chunks = new ChunkQueue(query.items.length, options.config.maxBatch, chunkSizesFor(run.secret.accessId, run.clock.now()));
-  run.callsLeft = callBudget(chunks.initialCount);
-  const results = new Array<Answer>(query.items.length);
-  let calls = 0;
-  let answered = 0;
-  let firstFailure: TpnsError | undefined;
+  const clock = options.clock ?? systemClock;
+  const secret = options.credentials.current;
+  const runs = selectApps(secret, query.apps).map((app) => new QueryRun(app, query, { ...options, clock }));
   let unexpected: { error: unknown } | undefined;
-
-  const send = async (chunk: Chunk): Promise<void> => {
-    calls++;
-    try {
-      const answers = normalizeChunk(query, chunk, await run.call(requestBody(query, chunk)));
-      answers.forEach((answer, i) => {
-        results[chunk.start + i] = answer;
-      });
-      chunks.accepted(chunk);
-      answered++;
-    } catch (error) {
-      if (!(error instanceof TpnsError)) {
-        unexpected ??= { error }; // a bug: stop, and let the handler answer 500 once nothing is in flight
-      } else if (error.kind === 'batch_too_large' && chunks.split(chunk)) {
-        logger.warn('TPNS refused a chunk as an invalid parameter; splitting it', {
-          chunkSize: chunk.end - chunk.start,
-          chunkLimit: chunks.chunkLimit,
-        });
-      } else if (FAILURES[error.kind].fatal) {
-        run.fatal ??= error;
-      } else {
-        firstFailure ??= error;
-        for (let i = chunk.start; i < chunk.end; i++) results[i] = failedItem(query.items[i] as Item, error);
-      }
-    }
-  };
+  const next = roundRobin(
+    runs.map((run) => () => {
+      const task = run.next();
+      return task === undefined ? undefined : { run, task };
+    }),
+  );
+  const work = ({ run, task }: { run: QueryRun; task: Task }) =>
+    run.perform(task).catch((error: unknown) => {
+      unexpected ??= { error }; // a bug: stop, and let the handler answer 500 once nothing is in flight
+    });
 
   try {
-    await run.resolveRegion(query);
-    await drain(chunks.next, options.config.concurrency, send, () => run.fatal !== undefined || unexpected !== undefined);
+    await drain(next, options.config.concurrency, work, () => unexpected !== undefined);
     if (unexpected) throw unexpected.error;
-    if (run.fatal) throw run.fatal;
-    if (firstFailure && answered === 0) throw firstFailure;
+    const outcomes = runs.map((run) => run.outcome());
+    if (outcomes.every(({ failure }) => failure !== undefined)) throw allFailed(outcomes, secret.appsForm);
 
-    countItems(results);
-    const partial = firstFailure !== undefined;
-    const { region } = run;
-    logger.info('query answered', { kind: query.kind, items: query.items.length, calls, partial, region });
+    const items = secret.appsForm ? merged(query, outcomes) : (outcomes[0] as AppOutcome).items;
+    countItems(items);
+    const partial = outcomes.some((outcome) => outcome.partial);
+    const accessPoints: AccessPoints = secret.appsForm
+      ? {
+          regions: Object.fromEntries(runs.filter((run) => run.regionKnown).map((run) => [run.app.name, run.region])) as Record<
+            string,
+            Region
+          >,
+        }
+      : { region: (runs[0] as QueryRun).region };
+    logger.info('query answered', { kind: query.kind, items: query.items.length, calls: callsOf(runs), partial, ...accessPoints });
     return query.kind === 'accounts'
-      ? { kind: 'accounts', region, partial, accounts: results as AccountTokens[] }
-      : { kind: 'tokens', region, partial, tokens: results as TokenAccounts[] };
+      ? { kind: 'accounts', accessPoints, partial, accounts: items as AccountTokens[] }
+      : { kind: 'tokens', accessPoints, partial, tokens: items as TokenAccounts[] };
   } finally {
+    const calls = callsOf(runs);
     if (calls > 0) metrics.addMetric(METRICS.chunksPerRequest, MetricUnit.Count, calls);
-    run.publishRetries();
+    for (const run of runs) run.publishRetries();
   }
 };

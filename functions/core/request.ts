@@ -1,11 +1,16 @@
 // zod/mini: the same validation as classic zod at a fraction of the bundle and cold-start cost.
 import * as z from 'zod/mini';
-import { type HTTP_ROUTES, REQUEST_LIMITS } from '../contract.ts';
+import { APP_NAME, type HTTP_ROUTES, REQUEST_LIMITS, SECRET_LIMITS } from '../contract.ts';
 import type { AccountKey } from './normalize.ts';
 import { InvalidRequestError } from './problems.ts';
 
-/** One validated lookup: distinct items, in the order first given. */
-export type Query = { kind: 'accounts'; items: AccountKey[] } | { kind: 'tokens'; items: string[] };
+/**
+ * One validated lookup: distinct items, in the order first given, and the apps it names (`field`: the
+ * body's `apps` or a GET's `app`), if any; only the secret, read later, says whether they exist.
+ */
+export type Query = ({ kind: 'accounts'; items: AccountKey[] } | { kind: 'tokens'; items: string[] }) & {
+  apps?: { names: readonly string[]; field: 'apps' | 'app' };
+};
 
 /** C0 controls and DEL: no account or token holds them, and logs and terminals would act on them. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what it is for
@@ -60,12 +65,38 @@ const accountEntry = z.pipe(
   accountObject,
 );
 
+const appName = z
+  .string({ error: 'must be an app name (a string)' })
+  .check(z.regex(APP_NAME.pattern, { error: `must be an app name: ${APP_NAME.says}` }));
+
+/** The apps to ask, by name; whether the secret holds them is checked once it is read (query.ts). */
+const appNames = z
+  .array(appName, { error: 'must be an array of app names' })
+  .check(
+    z.minLength(1, { error: 'must list at least one app (leave "apps" out to ask every app)' }),
+    z.maxLength(SECRET_LIMITS.maxApps, { error: `must list at most ${SECRET_LIMITS.maxApps} apps` }),
+  );
+
 const schemas = {
-  accounts: z.strictObject({ accounts: list(accountEntry, 'accounts') }),
-  tokens: z.strictObject({ tokens: list(id, 'tokens') }),
-  nativeAccounts: z.strictObject({ operator_type: z.literal(1), account_list: list(nativeAccountObject, 'accounts') }),
-  nativeTokens: z.strictObject({ operator_type: z.literal(2), token_list: list(id, 'tokens') }),
+  accounts: z.strictObject({ accounts: list(accountEntry, 'accounts'), apps: z.optional(appNames) }),
+  tokens: z.strictObject({ tokens: list(id, 'tokens'), apps: z.optional(appNames) }),
+  nativeAccounts: z.strictObject({
+    operator_type: z.literal(1),
+    account_list: list(nativeAccountObject, 'accounts'),
+    apps: z.optional(appNames),
+  }),
+  nativeTokens: z.strictObject({ operator_type: z.literal(2), token_list: list(id, 'tokens'), apps: z.optional(appNames) }),
 };
+
+/** Names valid one by one, and each given once; `where(i)` names the i-th in a message. */
+const distinctApps = (names: readonly string[], field: 'apps' | 'app', where: (i: number) => string): Query['apps'] => {
+  const repeated = names.findIndex((name, i) => names.indexOf(name) !== i);
+  if (repeated >= 0) throw new InvalidRequestError(`${where(repeated)} repeats "${names[repeated]}"; name each app once`);
+  return { names, field };
+};
+
+const withApps = <Q extends Query>(query: Q, names: readonly string[] | undefined): Q =>
+  names === undefined ? query : { ...query, apps: distinctApps(names, 'apps', (i) => `apps[${i}]`) };
 
 const MAX_REPORTED_ISSUES = 5;
 /** Unknown names quoted in a detail: a few, each cut short, so a hostile body cannot echo megabytes back. */
@@ -136,18 +167,22 @@ export const parseQueryBody = (body: unknown, subject = 'the body'): Query => {
     throw new InvalidRequestError(`${subject} must have only one of ${forms.map((f) => `"${f}"`).join(' and ')}`);
   }
   if (has('accounts')) {
-    return { kind: 'accounts', items: distinctAccounts(parseWith(schemas.accounts, body, subject).accounts) };
+    const { accounts, apps } = parseWith(schemas.accounts, body, subject);
+    return withApps({ kind: 'accounts', items: distinctAccounts(accounts) }, apps);
   }
   if (has('tokens')) {
-    return { kind: 'tokens', items: distinctTokens(parseWith(schemas.tokens, body, subject).tokens) };
+    const { tokens, apps } = parseWith(schemas.tokens, body, subject);
+    return withApps({ kind: 'tokens', items: distinctTokens(tokens) }, apps);
   }
   const operatorType = (body as { operator_type: unknown }).operator_type;
   if (operatorType === 1) {
-    const { account_list } = parseWith(schemas.nativeAccounts, body, subject);
-    return { kind: 'accounts', items: distinctAccounts(account_list.map((a) => ({ account: a.account, accountType: a.account_type }))) };
+    const { account_list, apps } = parseWith(schemas.nativeAccounts, body, subject);
+    const items = distinctAccounts(account_list.map((a) => ({ account: a.account, accountType: a.account_type })));
+    return withApps({ kind: 'accounts', items }, apps);
   }
   if (operatorType === 2) {
-    return { kind: 'tokens', items: distinctTokens(parseWith(schemas.nativeTokens, body, subject).token_list) };
+    const { token_list, apps } = parseWith(schemas.nativeTokens, body, subject);
+    return withApps({ kind: 'tokens', items: distinctTokens(token_list) }, apps);
   }
   throw new InvalidRequestError('operator_type must be 1 (tokens by account) or 2 (accounts by token)');
 };
@@ -167,8 +202,8 @@ const decodePathParameter = (value: string | undefined): string | undefined => {
  * 400, like an unknown body field, rather than silently ignored.
  */
 export const QUERY_PARAMETERS = {
-  tokensOfAccount: ['accountType'],
-  accountsOfToken: [],
+  tokensOfAccount: ['accountType', 'app'],
+  accountsOfToken: ['app'],
 } as const satisfies Record<Exclude<keyof typeof HTTP_ROUTES, 'query'>, readonly string[]>;
 
 /**
@@ -199,6 +234,12 @@ export const parseQueryParameters = <Name extends string>(
   return values;
 };
 
+/** The GET's lookup, asking only the apps `?app=` names, if it names any. */
+export const withAppParameter = (query: Query, app: string | undefined): Query => {
+  const apps = parseAppParameter(app);
+  return apps === undefined ? query : { ...query, apps };
+};
+
 export const parseAccountPath = (account: string | undefined, accountTypeParam: string | undefined): Query => {
   const accountId = parseWith(id, decodePathParameter(account), 'the account in the path');
   let type = 0;
@@ -215,3 +256,16 @@ export const parseTokenPath = (token: string | undefined): Query => ({
   kind: 'tokens',
   items: [parseWith(id, decodePathParameter(token), 'the token in the path')],
 });
+
+/**
+ * A GET's `?app=`: one app name, or several separated by commas (`?app=android,ios`). A name holds
+ * no comma, and API Gateway hands a repeated parameter over joined by commas anyway.
+ */
+export const parseAppParameter = (value: string | undefined): Query['apps'] => {
+  if (value === undefined) return undefined;
+  const names = value.split(',');
+  if (names.length > SECRET_LIMITS.maxApps || !names.every((name) => APP_NAME.pattern.test(name))) {
+    throw new InvalidRequestError(`app must be up to ${SECRET_LIMITS.maxApps} app names separated by commas, each ${APP_NAME.says}`);
+  }
+  return distinctApps(names, 'app', () => 'app');
+};

@@ -14,6 +14,8 @@ export interface SandboxKnobs {
   maxItemsPerCall: number;
   /** A call listing one of these accounts or tokens gets that fault, every time (e.g. 1008007 for an id TPNS refuses). */
   faultsByItem: Record<string, Fault>;
+  /** A call made with one of these AccessIds gets that fault, every time (e.g. 1008031: that app suspended, the others fine). */
+  faultsByApp: Record<string, Fault>;
   /**
    * Setting it restarts every random choice (which calls fault, and with what; the latency jitter)
    * from this seed, so a test sees the same sequence each run. null: Math.random.
@@ -29,6 +31,7 @@ export const SANDBOX_DEFAULTS: SandboxKnobs = {
   faultKinds: ['http503', 'rate_limited', 'internal', 'reset'],
   maxItemsPerCall: Number.POSITIVE_INFINITY,
   faultsByItem: {},
+  faultsByApp: {},
   seed: null,
 };
 
@@ -70,10 +73,11 @@ export const parseKnobs = (input: unknown): Partial<SandboxKnobs> => {
         knobs.maxItemsPerCall = value ?? Number.POSITIVE_INFINITY;
         break;
       case 'faultsByItem':
+      case 'faultsByApp':
         if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.values(value).every(isFault)) {
-          throw fail('an object of account or token → fault');
+          throw fail(`an object of ${name === 'faultsByItem' ? 'account or token' : 'AccessId'} → fault`);
         }
-        knobs.faultsByItem = value as Record<string, Fault>;
+        knobs[name] = value as Record<string, Fault>;
         break;
       case 'seed':
         if (value !== null && !(Number.isInteger(value) && value >= 0 && value <= MAX_SEED)) {
@@ -107,10 +111,17 @@ const itemFault = (faultsByItem: Record<string, Fault>, body: string): Fault | u
 
 /**
  * The fault the next call gets, if any: injected ones first, in order (taken off `queued`); then
- * one an item of the call always gets; then, at `faultRate`, a `random` one of `faultKinds`.
+ * one its app always gets; then one an item of the call always gets; then, at `faultRate`, a
+ * `random` one of `faultKinds`.
  */
-export const pickFault = (knobs: SandboxKnobs, queued: Fault[], body: string, random: () => number): Fault | undefined => {
+export const pickFault = (
+  knobs: SandboxKnobs,
+  queued: Fault[],
+  { accessId, body }: { accessId: string | undefined; body: string },
+  random: () => number,
+): Fault | undefined => {
   if (queued.length) return queued.shift();
+  if (accessId !== undefined && Object.hasOwn(knobs.faultsByApp, accessId)) return knobs.faultsByApp[accessId];
   const byItem = itemFault(knobs.faultsByItem, body);
   if (byItem !== undefined) return byItem;
   if (knobs.faultRate > 0 && random() < knobs.faultRate) {

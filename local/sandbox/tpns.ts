@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { TPNS_CODE } from '../../functions/core/tpns/codes.ts';
 import { DEFAULT_REGION, QUERY_PATH } from '../../functions/core/tpns/regions.ts';
-import { queryAnswerer, type Reply, refusal } from './answers.ts';
-import { authenticate } from './auth.ts';
+import { type QueryAnswerer, queryAnswerer, type Reply, refusal } from './answers.ts';
+import { authenticate, claimedAccessId } from './auth.ts';
 import { CONTROL_PATH, type SandboxControls, serveControl } from './control.ts';
 import { type Fault, faultReply } from './faults.ts';
 import { pickFault, SANDBOX_DEFAULTS, type SandboxKnobs } from './knobs.ts';
@@ -48,7 +48,8 @@ export const startTpnsSandbox = async (
   const apps = (options.apps ?? SANDBOX_APPS).map((app) => ({ ...app }));
   const bindings = options.bindings ?? SANDBOX_BINDINGS;
   const knobs: SandboxKnobs = { ...SANDBOX_DEFAULTS, ...options.knobs };
-  const answer = queryAnswerer(bindings);
+  // Each app answers only its own bindings, as TPNS keeps apps apart.
+  const answerers = new Map(apps.map(({ accessId }) => [accessId, queryAnswerer(bindings.filter((b) => b.accessId === accessId))]));
   let stats = emptyStats();
   const queued: Fault[] = [];
   const hanging = new Set<ServerResponse>();
@@ -63,7 +64,7 @@ export const startTpnsSandbox = async (
     const region = match[1] ?? DEFAULT_REGION;
     const latency = knobs.latencyMs + random() * knobs.latencyJitterMs;
     if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
-    const fault = pickFault(knobs, queued, body, random);
+    const fault = pickFault(knobs, queued, { accessId: claimedAccessId(req.headers), body }, random);
     if (fault !== undefined) return faultReply(fault);
     const app = authenticate(apps, req.headers, body);
     if (!app) return refusal(TPNS_CODE.AUTH_FAILED, 'authentication failed');
@@ -78,7 +79,7 @@ export const startTpnsSandbox = async (
     const { account_list: accounts, token_list: tokens } = request as { account_list?: unknown; token_list?: unknown };
     const list = accounts ?? tokens;
     counted.batchSizes.push(Array.isArray(list) ? list.length : 0);
-    return answer(request as Record<string, unknown>, knobs);
+    return (answerers.get(app.accessId) as QueryAnswerer)(request as Record<string, unknown>, knobs);
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse, path: string, body: string, counted: SandboxStats): Promise<void> => {

@@ -7,6 +7,7 @@ import { SANDBOX_SECRET_ID } from '../../local/environment.ts';
 import type { AwsStandIn } from '../../local/sandbox/aws.ts';
 import { CONTROL_PATH, SANDBOX_DEFAULTS, type TpnsSandbox } from '../../local/sandbox/tpns.ts';
 import { type LocalApi, startLocalApi } from '../../local/server.ts';
+import { fixedCredentials } from '../unit/_fixtures.ts';
 import { expectedAccount, postQuery, send } from './support.ts';
 
 // The handler runs with the defaults: TPNS_MAX_BATCH 100, TPNS_CONCURRENCY 8.
@@ -18,7 +19,7 @@ let tpns: TpnsSandbox;
 let aws: AwsStandIn;
 
 beforeAll(async () => {
-  api = await startLocalApi({ port: 0 });
+  api = await startLocalApi({ port: 0, sandbox: { secretForm: 'single' } });
   if (api.environment.mode !== 'sandbox') throw new Error('unset TPNS_SECRET_ID: these tests run on the sandbox');
   ({ tpns, aws } = api.environment);
 });
@@ -141,7 +142,7 @@ describe('a chunk TPNS refuses with 1008007', () => {
     const secret = parseSecret(JSON.parse(aws.secrets.get(SANDBOX_SECRET_ID)!), SANDBOX_SECRET_ID);
     const query: Query = { kind: 'accounts', items: list.map((account) => ({ account, accountType: 0 })) };
     const result = await runQuery(query, {
-      credentials: { current: secret, refresh: async () => secret, accepted: () => {} },
+      credentials: fixedCredentials(...secret.apps),
       deadline: Date.now() + 20_000,
       config: { endpoint: tpns.endpoint, maxBatch: MAX_BATCH, concurrency: 1 },
     });

@@ -47,58 +47,58 @@ describe('re-reading a refused secret', () => {
     const credentials = await source();
     aws.secrets.set(SECRET_ID, secretFor(APP, { secretKey: 'new-key' }));
     const before = reads();
-    expect((await credentials.refresh(credentials.current)).secretKey).toBe('new-key');
+    expect((await credentials.refresh(credentials.current.apps[0])).secretKey).toBe('new-key');
     expect(reads() - before).toBe(1);
   });
 
   it('after a re-read that changed nothing, refusals read nothing until the cool-down ends', async () => {
     const credentials = await source();
     const before = reads();
-    expect(await credentials.refresh(credentials.current)).toMatchObject({ secretKey: APP.secretKey });
+    expect(await credentials.refresh(credentials.current.apps[0])).toMatchObject({ secretKey: APP.secretKey });
     expect(reads() - before).toBe(1);
 
     for (let i = 0; i < 20; i++) {
       now += COOLDOWN_MS / 40;
       const later = await source();
-      expect((await later.refresh(later.current)).secretKey).toBe(APP.secretKey);
+      expect((await later.refresh(later.current.apps[0])).secretKey).toBe(APP.secretKey);
     }
     expect(reads() - before).toBe(1);
 
     now += COOLDOWN_MS / 2;
     const after = await source();
-    await after.refresh(after.current);
+    await after.refresh(after.current.apps[0]);
     expect(reads() - before).toBe(2);
   });
 
   it('a secret fixed during the cool-down is picked up by the first refusal after it', async () => {
     const credentials = await source();
-    await credentials.refresh(credentials.current);
+    await credentials.refresh(credentials.current.apps[0]);
     aws.secrets.set(SECRET_ID, secretFor(APP, { secretKey: 'fixed-key' }));
     now += COOLDOWN_MS - 1;
     const during = await source();
-    expect((await during.refresh(during.current)).secretKey).toBe(APP.secretKey);
+    expect((await during.refresh(during.current.apps[0])).secretKey).toBe(APP.secretKey);
     now += 1;
     const after = await source();
-    expect((await after.refresh(after.current)).secretKey).toBe('fixed-key');
+    expect((await after.refresh(after.current.apps[0])).secretKey).toBe('fixed-key');
   });
 
   it('once TPNS has accepted the secret again, the next refusal is news: read at once', async () => {
     const credentials = await source();
-    await credentials.refresh(credentials.current);
+    await credentials.refresh(credentials.current.apps[0]);
     const before = reads();
     const next = await source();
-    next.accepted(next.current);
-    await next.refresh(next.current);
+    next.accepted(next.current.apps[0]);
+    await next.refresh(next.current.apps[0]);
     expect(reads() - before).toBe(1);
   });
 
   it('an acceptance of another secret does not end the cool-down', async () => {
     const credentials = await source();
-    await credentials.refresh(credentials.current);
+    await credentials.refresh(credentials.current.apps[0]);
     const before = reads();
     const next = await source();
-    next.accepted({ ...next.current, secretKey: 'some-other-key' });
-    await next.refresh(next.current);
+    next.accepted({ ...next.current.apps[0], secretKey: 'some-other-key' });
+    await next.refresh(next.current.apps[0]);
     expect(reads() - before).toBe(0);
   });
 });

@@ -20,7 +20,13 @@ const BULK_COUNT = 10_000;
 const bulkAccount = (i: number) => `user-${String(i).padStart(5, '0')}@example.com`;
 const bulkToken = (i: number, j: number) => `${String(i).padStart(8, '0')}-0000-4000-8000-${String(j).padStart(12, '0')}`;
 const BULK_BINDINGS: Binding[] = Array.from({ length: BULK_COUNT }, (_, i) =>
-  Array.from({ length: 4 }, (_, j) => ({ account: bulkAccount(i), accountType: 0, token: bulkToken(i, j), boundAt: 1_700_000_000 + i })),
+  Array.from({ length: 4 }, (_, j) => ({
+    accessId: APP.accessId,
+    account: bulkAccount(i),
+    accountType: 0,
+    token: bulkToken(i, j),
+    boundAt: 1_700_000_000 + i,
+  })),
 ).flat();
 
 type Handler = (event: unknown, context: Context) => Promise<EventsOutcome>;
@@ -79,7 +85,7 @@ beforeAll(async () => {
   for (const key of ['TPNS_SECRET_ID', 'TPNS_ENDPOINT', 'AWS_ENDPOINT_URL_EVENTBRIDGE', 'AWS_ENDPOINT_URL_SECRETS_MANAGER'])
     delete process.env[key];
   process.env.EVENT_BUS_NAME = BUS;
-  const started = await startLocalEnvironment(process.env, { bindings: [...SANDBOX_BINDINGS, ...BULK_BINDINGS] });
+  const started = await startLocalEnvironment(process.env, { bindings: [...SANDBOX_BINDINGS, ...BULK_BINDINGS], secretForm: 'single' });
   if (started.mode !== 'sandbox') throw new Error('expected the sandbox environment');
   environment = started;
   const events = await import('../../functions/events.ts');

@@ -18,7 +18,7 @@ describe('errors the handler answers on its own configuration (embedded sandbox)
   let tpns: TpnsSandbox;
 
   beforeAll(async () => {
-    api = await startLocalApi({ port: 0, functionTimeoutMs: FUNCTION_TIMEOUT_MS });
+    api = await startLocalApi({ port: 0, functionTimeoutMs: FUNCTION_TIMEOUT_MS, sandbox: { secretForm: 'single' } });
     if (api.environment.mode !== 'sandbox') throw new Error('expected the embedded sandbox; is TPNS_SECRET_ID set?');
     tpns = api.environment.tpns;
   });
@@ -190,10 +190,13 @@ describe('errors the handler answers on its own configuration (embedded sandbox)
     });
 
     it.each([
-      ['/v1/accounts/account1/tokens?accounttype=1', 'unknown query parameter "accounttype" (this route takes only accountType)'],
-      ['/v1/accounts/account1/tokens?accountType=1&app=x', 'unknown query parameter "app" (this route takes only accountType)'],
-      ['/v1/tokens/token1/accounts?accountType=1', 'unknown query parameter "accountType" (this route takes none)'],
-      ['/v1/tokens/token1/accounts?verbose', 'unknown query parameter "verbose" (this route takes none)'],
+      ['/v1/accounts/account1/tokens?accounttype=1', 'unknown query parameter "accounttype" (this route takes only accountType, app)'],
+      [
+        '/v1/accounts/account1/tokens?accountType=1&verbose=x',
+        'unknown query parameter "verbose" (this route takes only accountType, app)',
+      ],
+      ['/v1/tokens/token1/accounts?accountType=1', 'unknown query parameter "accountType" (this route takes only app)'],
+      ['/v1/tokens/token1/accounts?verbose', 'unknown query parameter "verbose" (this route takes only app)'],
     ])('an unknown query parameter, not a silent default: %s', async (path, detail) => {
       const problem = await expectRejected(send(api.url, path), 400);
       expect(problem.detail).toBe(detail);

@@ -257,7 +257,7 @@ describe('fuzzing the HTTP handler: no 5xx, no crash', () => {
   let handler: typeof import('../../functions/http.ts').handler;
 
   beforeAll(async () => {
-    api = await startLocalApi({ port: 0 });
+    api = await startLocalApi({ port: 0, sandbox: { secretForm: 'single' } });
     ({ handler } = await import('../../functions/http.ts'));
   });
   afterAll(() => api?.close());

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAMBDA_RESPONSE_LIMIT_BYTES } from '../../functions/contract.ts';
-import type { Binding } from '../../local/sandbox/seed-data.ts';
+import { type Binding, SANDBOX_APPS } from '../../local/sandbox/seed-data.ts';
 import { type LocalApi, startLocalApi } from '../../local/server.ts';
 import { expectProblem, postQuery } from './support.ts';
 
@@ -17,7 +17,13 @@ const token = (i: number, t: number) => `${String(i).padStart(8, '0')}-0000-4000
 const bindings: Binding[] = [];
 for (let i = 0; i < 10_000; i++) {
   for (let t = 0; t < TOKENS_PER_ACCOUNT; t++)
-    bindings.push({ account: accountId(i), accountType: 0, token: token(i, t), boundAt: 1_700_000_000 });
+    bindings.push({
+      accessId: SANDBOX_APPS[0].accessId,
+      account: accountId(i),
+      accountType: 0,
+      token: token(i, t),
+      boundAt: 1_700_000_000,
+    });
 }
 
 /** What Lambda would measure for an answer received with this body (status and headers add a few bytes). */
@@ -26,7 +32,7 @@ const asLambdaResponse = (text: string) => Buffer.byteLength(JSON.stringify({ st
 describe('answers near the Lambda response limit', () => {
   let api: LocalApi;
   beforeAll(async () => {
-    api = await startLocalApi({ port: 0, sandbox: { bindings } });
+    api = await startLocalApi({ port: 0, sandbox: { bindings, secretForm: 'single' } });
   });
   afterAll(() => api.close());
 

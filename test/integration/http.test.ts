@@ -2,12 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TPNS_CODE } from '../../functions/core/tpns/codes.ts';
 import { SANDBOX_SECRET_ID } from '../../local/environment.ts';
 import { type AwsStandIn, startAwsStandIn } from '../../local/sandbox/aws.ts';
-import { SANDBOX_APPS, SANDBOX_BINDINGS } from '../../local/sandbox/seed-data.ts';
+import { SANDBOX_APPS } from '../../local/sandbox/seed-data.ts';
 import { startTpnsSandbox, type TpnsSandbox } from '../../local/sandbox/tpns.ts';
 import { type LocalApi, startLocalApi } from '../../local/server.ts';
 import { fixture, fixtureText } from '../unit/_fixtures.ts';
 import {
   type ApiProcess,
+  bindingsOf,
   closeAll,
   expectedAccount,
   expectProblem,
@@ -25,11 +26,13 @@ type Shape = 'new' | 'old';
 
 /** The old response shape carries neither account_type nor timestamp, so neither can come back. */
 const expectedToken = (token: string, shape: Shape = 'new') => {
-  const accounts = SANDBOX_BINDINGS.filter((b) => b.token === token).map((b) =>
-    shape === 'new'
-      ? { account: b.account, accountType: b.accountType, boundAt: new Date(b.boundAt * 1000).toISOString() }
-      : { account: b.account },
-  );
+  const accounts = bindingsOf()
+    .filter((b) => b.token === token)
+    .map((b) =>
+      shape === 'new'
+        ? { account: b.account, accountType: b.accountType, boundAt: new Date(b.boundAt * 1000).toISOString() }
+        : { account: b.account },
+    );
   return accounts.length ? { token, status: 'ok', accounts } : { token, status: 'not_found', code: TPNS_CODE.NOT_FOUND, accounts: [] };
 };
 
@@ -58,7 +61,7 @@ describe('the local API on the embedded sandbox (default configuration)', () => 
   let aws: AwsStandIn;
 
   beforeAll(async () => {
-    api = await startLocalApi({ port: 0 });
+    api = await startLocalApi({ port: 0, sandbox: { secretForm: 'single' } });
     if (api.environment.mode !== 'sandbox') throw new Error('expected the embedded sandbox; is TPNS_SECRET_ID set?');
     aws = api.environment.aws;
   });

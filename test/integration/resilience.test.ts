@@ -5,6 +5,7 @@ import type { AwsStandIn } from '../../local/sandbox/aws.ts';
 import { SANDBOX_APPS } from '../../local/sandbox/seed-data.ts';
 import { type Fault, SANDBOX_DEFAULTS, type TpnsSandbox } from '../../local/sandbox/tpns.ts';
 import { type LocalApi, startLocalApi } from '../../local/server.ts';
+import { fixedCredentials } from '../unit/_fixtures.ts';
 import { type ApiProcess, closeAll, expectProblem, postQuery, realPathEnv, secretFor, send, spawnLocalApi } from './support.ts';
 
 // Metrics are on in this file (EMF lines are captured below); the Metrics instance reads this at import.
@@ -40,8 +41,8 @@ beforeAll(async () => {
     emf.push(JSON.parse(text) as Emf);
     return true;
   }) as typeof process.stdout.write);
-  api = await startLocalApi({ port: 0 });
-  hurried = await startLocalApi({ port: 0, functionTimeoutMs: SHORT_FUNCTION_TIMEOUT_MS });
+  api = await startLocalApi({ port: 0, sandbox: { secretForm: 'single' } });
+  hurried = await startLocalApi({ port: 0, functionTimeoutMs: SHORT_FUNCTION_TIMEOUT_MS, sandbox: { secretForm: 'single' } });
   if (api.environment.mode !== 'sandbox') throw new Error('unset TPNS_SECRET_ID: these tests run on the sandbox');
   ({ tpns, aws } = api.environment);
 });
@@ -197,11 +198,17 @@ describe('the deadline from the Lambda context', () => {
 
   it('no call starts when the deadline is closer than a call could take', async () => {
     const { runQuery } = await import('../../functions/core/query.ts');
-    const secret = { accessId: APP.accessId, secretKey: APP.secretKey, region: 'guangzhou' as const, auth: 'sign' as const };
+    const secret = {
+      name: 'default',
+      accessId: APP.accessId,
+      secretKey: APP.secretKey,
+      region: 'guangzhou' as const,
+      auth: 'sign' as const,
+    };
     const run = runQuery(
       { kind: 'tokens', items: ['token1'] },
       {
-        credentials: { current: secret, refresh: async () => secret, accepted: () => {} },
+        credentials: fixedCredentials(secret),
         deadline: Date.now() + 10,
         config: { endpoint: tpns.endpoint, maxBatch: 100, concurrency: 8 },
       },
@@ -225,8 +232,8 @@ describe('region discovery', () => {
     expect(tpns.stats.outcomes).toEqual(['1008035', '1008035', '1008035', '0', '0']);
 
     tpns.resetStats();
-    const second = await postQuery(container.url, { accounts: ['account2'] });
-    expect(second.body).toMatchObject({ region: 'singapore', accounts: [{ account: 'account2', status: 'ok' }] });
+    const second = await postQuery(container.url, { accounts: ['account3'] });
+    expect(second.body).toMatchObject({ region: 'singapore', accounts: [{ account: 'account3', status: 'ok' }] });
     expect(tpns.stats.outcomes).toEqual(['0']);
   });
 

@@ -19,7 +19,7 @@ describe('key rotation over HTTP', () => {
     // Without the re-read cool-down, which holds the new key back for up to its length after the
     // refusal that found the secret unchanged (test/integration/credentials.test.ts).
     process.env.TPNS_SECRET_REREAD_COOLDOWN_MS = '0';
-    api = await startLocalApi({ port: 0 });
+    api = await startLocalApi({ port: 0, sandbox: { secretForm: 'single' } });
   });
   afterAll(() => api.close());
 

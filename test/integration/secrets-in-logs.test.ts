@@ -124,7 +124,7 @@ describe('in this process: the handler on the real credential path, output captu
     // No re-read cool-down: the rotation test below updates the secret right after the refusal.
     Object.assign(process.env, realPathEnv(aws, proxy.endpoint, 'team/tpns'), { TPNS_SECRET_REREAD_COOLDOWN_MS: '0' });
     const { startLocalApi } = await import('../../local/server.ts');
-    api = await startLocalApi({ port: 0, functionTimeoutMs: 3_000 });
+    api = await startLocalApi({ port: 0, functionTimeoutMs: 3_000, sandbox: { secretForm: 'single' } });
   });
   afterAll(async () => {
     await api?.close();

@@ -7,7 +7,7 @@ import { expect } from 'vitest';
 import type { Problem } from '../../functions/core/problems.ts';
 import { TPNS_CODE } from '../../functions/core/tpns/codes.ts';
 import type { AwsStandIn } from '../../local/sandbox/aws.ts';
-import { SANDBOX_BINDINGS, type SandboxApp } from '../../local/sandbox/seed-data.ts';
+import { SANDBOX_APPS, SANDBOX_BINDINGS, type SandboxApp } from '../../local/sandbox/seed-data.ts';
 
 /** One HTTP answer, read whole. `body` is the parsed JSON, or undefined when the text is not JSON. */
 export interface Answer {
@@ -62,9 +62,14 @@ export const expectProblem = (answer: Answer, status: number): Problem => {
   return answer.body as Problem;
 };
 
-/** What the seeded sandbox knows about an account, as the API answers it. */
-export const expectedAccount = (account: string, accountType = 0) => {
-  const tokens = SANDBOX_BINDINGS.filter((b) => b.account === account && b.accountType === accountType).map((b) => b.token);
+/** The seeded bindings of one sandbox app: the first, the app of a single-app secret, unless told. */
+export const bindingsOf = (app: SandboxApp = SANDBOX_APPS[0]) => SANDBOX_BINDINGS.filter((b) => b.accessId === app.accessId);
+
+/** What the seeded sandbox's app knows about an account, as the API answers it with a single-app secret. */
+export const expectedAccount = (account: string, accountType = 0, app: SandboxApp = SANDBOX_APPS[0]) => {
+  const tokens = bindingsOf(app)
+    .filter((b) => b.account === account && b.accountType === accountType)
+    .map((b) => b.token);
   return tokens.length
     ? { account, accountType, status: 'ok', tokens }
     : { account, accountType, status: 'not_found', code: TPNS_CODE.NOT_FOUND, tokens: [] };

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
+import type { AppSecret, CredentialSource } from '../../functions/core/credentials.ts';
 import { TpnsError } from '../../functions/core/tpns/failures.ts';
 
 /** The exact text of a file in test/fixtures/. */
@@ -17,3 +18,10 @@ export const tpnsFailure = async (promise: Promise<unknown>): Promise<TpnsError>
   expect(error).toBeInstanceOf(TpnsError);
   return error as TpnsError;
 };
+
+/** Credentials that never change: a secret of these apps (one app: the single-app form), refreshed to itself. */
+export const fixedCredentials = (...apps: [AppSecret, ...AppSecret[]]): CredentialSource => ({
+  current: { apps, appsForm: apps.length > 1 },
+  refresh: async (rejected) => rejected,
+  accepted: () => {},
+});

@@ -1,13 +1,14 @@
 import { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../functions/core/clock.ts';
-import type { TpnsSecret } from '../../functions/core/credentials.ts';
+import type { AppSecret } from '../../functions/core/credentials.ts';
 import { callBudget } from '../../functions/core/query/budget.ts';
 import { RETRY_DEFAULTS } from '../../functions/core/query/retry.ts';
-import { CHUNK_SIZES_TTL_MS, type QueryOptions, runQuery } from '../../functions/core/query.ts';
+import { CHUNK_SIZES_TTL_MS } from '../../functions/core/query/run.ts';
+import { type QueryOptions, runQuery } from '../../functions/core/query.ts';
 import type { Query } from '../../functions/core/request.ts';
 import { ACCESS_POINTS, QUERY_PATH } from '../../functions/core/tpns/regions.ts';
-import { tpnsFailure } from './_fixtures.ts';
+import { fixedCredentials, tpnsFailure } from './_fixtures.ts';
 
 /**
  * The query run against a scripted TPNS (undici's MockAgent, through the real client) on a clock
@@ -16,7 +17,7 @@ import { tpnsFailure } from './_fixtures.ts';
  */
 
 const { baseDelayMs, maxRetries, minCallMs } = RETRY_DEFAULTS;
-const SECRET: TpnsSecret = { accessId: '1500001048', secretKey: 'sk-test', region: 'guangzhou', auth: 'sign' };
+const SECRET: AppSecret = { name: 'default', accessId: '1500001048', secretKey: 'sk-test', region: 'guangzhou', auth: 'sign' };
 const START = 1_700_000_000_000;
 
 interface FakeClock extends Clock {
@@ -104,7 +105,7 @@ let apps = 0;
 const run = (query: Query, clock: FakeClock, overrides: Partial<QueryOptions> & { deadlineInMs?: number } = {}) => {
   const secret = { ...SECRET, accessId: `app-${++apps}` };
   return runQuery(query, {
-    credentials: { current: secret, refresh: async () => secret, accepted: () => {} },
+    credentials: fixedCredentials(secret),
     deadline: START + (overrides.deadlineInMs ?? 20_000),
     config: { endpoint: undefined, maxBatch: 100, concurrency: 1, ...overrides.config },
     dispatcher: agent,
@@ -278,7 +279,7 @@ describe('chunk sizes learned in a warm container', () => {
     const secret = { ...SECRET, accessId: 'learns-sizes' };
     const once = () =>
       runQuery(tokens(100), {
-        credentials: { current: secret, refresh: async () => secret, accepted: () => {} },
+        credentials: fixedCredentials(secret),
         deadline: clock.now() + 20_000,
         config: { endpoint: undefined, maxBatch: 100, concurrency: 1 },
         dispatcher: agent,

@@ -403,12 +403,12 @@ describe('parseQueryParameters: one list per route', () => {
   });
 
   it.each([
-    [{ accounttype: '1' }, tokensOfAccount, 'unknown query parameter "accounttype" (this route takes only accountType)'],
-    [{ accountType: '1', app: 'x' }, tokensOfAccount, 'unknown query parameter "app" (this route takes only accountType)'],
-    [{ accountType: '1' }, accountsOfToken, 'unknown query parameter "accountType" (this route takes none)'],
-    [{ a: '', b: '2' }, accountsOfToken, 'unknown query parameters "a", "b" (this route takes none)'],
-    [{ ['__proto__']: '1' }, tokensOfAccount, 'unknown query parameter "__proto__" (this route takes only accountType)'],
-    [{ constructor: '1' }, accountsOfToken, 'unknown query parameter "constructor" (this route takes none)'],
+    [{ accounttype: '1' }, tokensOfAccount, 'unknown query parameter "accounttype" (this route takes only accountType, app)'],
+    [{ accountType: '1', verbose: 'x' }, tokensOfAccount, 'unknown query parameter "verbose" (this route takes only accountType, app)'],
+    [{ accountType: '1' }, accountsOfToken, 'unknown query parameter "accountType" (this route takes only app)'],
+    [{ a: '', b: '2' }, accountsOfToken, 'unknown query parameters "a", "b" (this route takes only app)'],
+    [{ ['__proto__']: '1' }, tokensOfAccount, 'unknown query parameter "__proto__" (this route takes only accountType, app)'],
+    [{ constructor: '1' }, accountsOfToken, 'unknown query parameter "constructor" (this route takes only app)'],
   ])('%j is a 400 naming the parameter', (parameters, allowed, message) => {
     const own = Object.fromEntries(Object.entries(parameters)); // "__proto__" as an own key, as API Gateway's JSON gives it
     expect(rejection(() => parseQueryParameters(own, '', allowed))).toBe(message);

@@ -22,3 +22,22 @@ export const drain = async <T>(
     await Promise.race(inFlight);
   }
 };
+
+/**
+ * Takes from `sources` in turn, one item each, skipping a source that has nothing now: the apps of a
+ * query share one pool, and none waits behind another's chunks.
+ */
+export const roundRobin = <T>(sources: readonly (() => T | undefined)[]): (() => T | undefined) => {
+  let turn = 0;
+  return () => {
+    for (let tried = 0; tried < sources.length; tried++) {
+      const i = (turn + tried) % sources.length;
+      const item = (sources[i] as () => T | undefined)();
+      if (item !== undefined) {
+        turn = i + 1;
+        return item;
+      }
+    }
+    return undefined;
+  };
+};

@@ -16,8 +16,19 @@ export type FailureKind =
   /** Not TPNS's answer: the request's own budget of calls (query/budget.ts) is spent. */
   | 'call_budget_spent';
 
-/** Why an item has no answer when its chunk failed (the item's `reason`). */
-export type FailureReason = 'timeout' | 'unavailable' | 'rate_limited' | 'call_budget_spent';
+/**
+ * Why an item has no answer when its chunk failed (the item's `reason`), or when its app failed as a
+ * whole in a query of several apps (the fatal kinds: with one app, they end the request instead).
+ */
+export type FailureReason =
+  | 'timeout'
+  | 'unavailable'
+  | 'rate_limited'
+  | 'call_budget_spent'
+  | 'credentials_rejected'
+  | 'wrong_access_point'
+  | 'app_unavailable'
+  | 'request_rejected';
 
 export interface FailureMeaning {
   /** Worth another attempt as it is, after a backoff. */
@@ -26,7 +37,10 @@ export interface FailureMeaning {
   fatal: boolean;
   /** Events path: Lambda's retries would meet it again, so it is published as Failed instead of thrown. */
   permanent: boolean;
-  /** What the items of a chunk that failed with it say; a chunk refused item by item (1008007) carries only its code. */
+  /**
+   * What the items of a chunk (or, for a fatal kind, of an app among several) that failed with it say;
+   * a chunk refused item by item (1008007) carries only its code.
+   */
   reason: FailureReason | undefined;
   /** The problem a request that fails with it answers with (problems.ts). */
   status: number;
@@ -41,7 +55,7 @@ export const FAILURES: Readonly<Record<FailureKind, FailureMeaning>> = {
     transient: false,
     fatal: true,
     permanent: true,
-    reason: undefined,
+    reason: 'credentials_rejected',
     status: 502,
     slug: 'tpns-credentials-rejected',
     title: 'TPNS rejected the credentials',
@@ -50,7 +64,7 @@ export const FAILURES: Readonly<Record<FailureKind, FailureMeaning>> = {
     transient: false,
     fatal: true,
     permanent: true,
-    reason: undefined,
+    reason: 'wrong_access_point',
     status: 502,
     slug: 'tpns-wrong-access-point',
     title: 'AccessId not in this TPNS access point',
@@ -59,7 +73,7 @@ export const FAILURES: Readonly<Record<FailureKind, FailureMeaning>> = {
     transient: false,
     fatal: true,
     permanent: true,
-    reason: undefined,
+    reason: 'app_unavailable',
     status: 502,
     slug: 'tpns-app-unavailable',
     title: 'The TPNS app is not in service',
@@ -68,7 +82,7 @@ export const FAILURES: Readonly<Record<FailureKind, FailureMeaning>> = {
     transient: false,
     fatal: true,
     permanent: true,
-    reason: undefined,
+    reason: 'request_rejected',
     status: 502,
     slug: 'tpns-request-rejected',
     title: 'TPNS rejected the request',
