@@ -219,8 +219,9 @@ export const parseQueryParameters = <Name extends string>(
   const names = Object.keys(parameters ?? {});
   const unknown = names.filter((name) => !(allowed as readonly string[]).includes(name));
   if (unknown.length) {
-    const takes = allowed.length ? `this route takes only ${allowed.join(', ')}` : 'this route takes none';
-    throw new InvalidRequestError(`unknown query parameter${unknown.length > 1 ? 's' : ''} ${quoteNames(unknown)} (${takes})`);
+    throw new InvalidRequestError(
+      `unknown query parameter${unknown.length > 1 ? 's' : ''} ${quoteNames(unknown)} (this route takes only ${allowed.join(', ')})`,
+    );
   }
   if (rawQueryString) {
     const seen = new Set<string>();
