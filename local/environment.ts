@@ -10,7 +10,7 @@ export const SANDBOX_SECRET_ID = 'tpns/credentials';
  */
 export type SandboxSecretForm = 'apps' | 'single';
 
-const sandboxSecret = (form: SandboxSecretForm): string => {
+export const sandboxSecret = (form: SandboxSecretForm): string => {
   const entry = ({ accessId, secretKey, region }: SandboxApp) => ({ accessId, secretKey, region, auth: 'sign' });
   return JSON.stringify(
     form === 'single' ? entry(SANDBOX_APPS[0]) : { apps: SANDBOX_APPS.map((app) => ({ name: app.name, ...entry(app) })) },
