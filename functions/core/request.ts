@@ -129,7 +129,7 @@ const pathOf = (path: readonly PropertyKey[], root: string): string =>
   root;
 
 /** `root` names the input when the problem is the input itself: the body, or a path parameter. */
-const parseWith = <T>(schema: z.ZodMiniType<T>, input: unknown, root = 'the body'): T => {
+const parseWith = <T>(schema: z.ZodMiniType<T>, input: unknown, root: string): T => {
   const parsed = schema.safeParse(input);
   if (!parsed.success) throw new InvalidRequestError(formatIssues(parsed.error, root));
   return parsed.data;

@@ -76,6 +76,10 @@ describe('readConfig: overrides', () => {
     expect(readConfig({ ...BASE, TPNS_ENDPOINT: 'https://proxy.example/{region}' }).endpoint).toBe('https://proxy.example/{region}');
   });
 
+  it('accepts {region} as the whole host (one stand-in per region, named after it)', () => {
+    expect(readConfig({ ...BASE, TPNS_ENDPOINT: 'http://{region}:4100' }).endpoint).toBe('http://{region}:4100');
+  });
+
   it.each([
     ['TPNS_MAX_BATCH', '1', 'maxBatch', 1],
     ['TPNS_MAX_BATCH', '10000', 'maxBatch', 10_000],
@@ -96,12 +100,17 @@ describe('readConfig: invalid values name the variable', () => {
     expect(configError(env)).toContain('TPNS_SECRET_ID');
   });
 
-  it.each(['ftp://tpns.example', 'api.tpns.tencent.com', 'https://', '//api.tpns.tencent.com', 'javascript:alert(1)'])(
-    'TPNS_ENDPOINT=%s',
-    (value) => {
-      expect(configError({ ...BASE, TPNS_ENDPOINT: value })).toContain('TPNS_ENDPOINT must be an http(s) URL');
-    },
-  );
+  it.each([
+    'ftp://tpns.example',
+    'xhttp://tpns.example',
+    'https+unix://tpns.example',
+    'api.tpns.tencent.com',
+    'https://',
+    '//api.tpns.tencent.com',
+    'javascript:alert(1)',
+  ])('TPNS_ENDPOINT=%s', (value) => {
+    expect(configError({ ...BASE, TPNS_ENDPOINT: value })).toContain('TPNS_ENDPOINT must be an http(s) URL');
+  });
 
   it.each(['http://exa mple.com', 'http://host:99999', 'http://[::1'])('TPNS_ENDPOINT=%s (not a parseable URL)', (value) => {
     // A value that `new URL` rejects would make every TPNS call fail at run time instead of at init.
@@ -125,6 +134,12 @@ describe('readConfig: invalid values name the variable', () => {
   it('lists every problem at once', () => {
     const message = configError({ TPNS_MAX_BATCH: 'x', TPNS_CONCURRENCY: '0', TPNS_ENDPOINT: 'ftp://x' });
     for (const name of ['TPNS_SECRET_ID', 'TPNS_ENDPOINT', 'TPNS_MAX_BATCH', 'TPNS_CONCURRENCY']) expect(message).toContain(name);
+  });
+
+  it('separates the problems with "; "', () => {
+    expect(configError({ ...BASE, TPNS_MAX_BATCH: '0', TPNS_CONCURRENCY: '0' })).toBe(
+      'invalid configuration: TPNS_MAX_BATCH must be an integer from 1 to 10000; TPNS_CONCURRENCY must be an integer from 1 to 64',
+    );
   });
 
   it('does not echo the invalid value', () => {

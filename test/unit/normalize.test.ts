@@ -94,39 +94,44 @@ describe('seed responses, verbatim, through parseQueryResponse + normalize', () 
 });
 
 describe('per-item codes', () => {
+  // Computed inside each test, not while the file is collected: a failure is that test's, and
+  // mutation testing can tell which tests cover the code.
   const tokens = ['t0', 't1', 't2', 't3', 't4', 't5'];
-  const response = answer(
-    {
-      retCode: 0,
-      errMsg: 'NO_ERROR',
-      result: ['0', '10110008', '1008006', '1008029', '1008026', '1008004'],
-      token_accounts: [{ token: 't0', account_list: [{ account: 'a', account_type: 0, timestamp: 1691656271 }] }],
-    },
-    tokens.length,
-  );
-  const normalized = normalizeTokenAccounts(tokens, response);
+  const normalized = () =>
+    normalizeTokenAccounts(
+      tokens,
+      answer(
+        {
+          retCode: 0,
+          errMsg: 'NO_ERROR',
+          result: ['0', '10110008', '1008006', '1008029', '1008026', '1008004'],
+          token_accounts: [{ token: 't0', account_list: [{ account: 'a', account_type: 0, timestamp: 1691656271 }] }],
+        },
+        tokens.length,
+      ),
+    );
 
   it('0 → ok without a code', () => {
-    expect(normalized[0]).toEqual({
+    expect(normalized()[0]).toEqual({
       token: 't0',
       status: 'ok',
       accounts: [{ account: 'a', accountType: 0, boundAt: '2023-08-10T08:31:11.000Z' }],
     });
-    expect(normalized[0]).not.toHaveProperty('code');
+    expect(normalized()[0]).not.toHaveProperty('code');
   });
 
   it('10110008 → not_found with the code', () => {
-    expect(normalized[1]).toEqual({ token: 't1', status: 'not_found', code: 10110008, accounts: [] });
+    expect(normalized()[1]).toEqual({ token: 't1', status: 'not_found', code: 10110008, accounts: [] });
   });
 
   it('1008006 and 1008029 → invalid with the code', () => {
-    expect(normalized[2]).toEqual({ token: 't2', status: 'invalid', code: 1008006, accounts: [] });
-    expect(normalized[3]).toEqual({ token: 't3', status: 'invalid', code: 1008029, accounts: [] });
+    expect(normalized()[2]).toEqual({ token: 't2', status: 'invalid', code: 1008006, accounts: [] });
+    expect(normalized()[3]).toEqual({ token: 't3', status: 'invalid', code: 1008029, accounts: [] });
   });
 
   it('any other code → error with the code', () => {
-    expect(normalized[4]).toEqual({ token: 't4', status: 'error', code: 1008026, accounts: [] });
-    expect(normalized[5]).toEqual({ token: 't5', status: 'error', code: 1008004, accounts: [] });
+    expect(normalized()[4]).toEqual({ token: 't4', status: 'error', code: 1008026, accounts: [] });
+    expect(normalized()[5]).toEqual({ token: 't5', status: 'error', code: 1008004, accounts: [] });
   });
 
   it('numeric codes in result are accepted too', () => {
@@ -265,7 +270,7 @@ describe('unbound items: omitted, or present with an empty or null list', () => 
 });
 
 describe('the same account under two types', () => {
-  const items = accountsOf({ accounts: ['a', { account: 'a', accountType: 1005 }] });
+  const items = (): AccountKey[] => accountsOf({ accounts: ['a', { account: 'a', accountType: 1005 }] });
 
   it('old shape (no account_type): matched by position', () => {
     const r = answer(
@@ -280,7 +285,7 @@ describe('the same account under two types', () => {
       },
       2,
     );
-    expect(normalizeAccountTokens(items, r)).toEqual([
+    expect(normalizeAccountTokens(items(), r)).toEqual([
       { account: 'a', accountType: 0, status: 'ok', tokens: ['t0'] },
       { account: 'a', accountType: 1005, status: 'ok', tokens: ['t1005'] },
     ]);
@@ -300,12 +305,30 @@ describe('the same account under two types', () => {
       },
       2,
     );
-    expect(normalizeAccountTokens(items, r).map((entry) => entry.tokens)).toEqual([['t0'], ['t1005']]);
+    expect(normalizeAccountTokens(items(), r).map((entry) => entry.tokens)).toEqual([['t0'], ['t1005']]);
   });
 
   it('first type not found and omitted: the single entry goes to the second', () => {
     const r = answer({ retCode: 0, result: ['10110008', '0'], account_tokens: [{ account: 'a', token_list: ['t1005'] }] }, 2);
-    expect(normalizeAccountTokens(items, r)).toEqual([
+    expect(normalizeAccountTokens(items(), r)).toEqual([
+      { account: 'a', accountType: 0, status: 'not_found', code: 10110008, tokens: [] },
+      { account: 'a', accountType: 1005, status: 'ok', tokens: ['t1005'] },
+    ]);
+  });
+
+  it('first type not found but listed, empty: every entry stays in its position', () => {
+    const r = answer(
+      {
+        retCode: 0,
+        result: ['10110008', '0'],
+        account_tokens: [
+          { account: 'a', token_list: [] },
+          { account: 'a', token_list: ['t1005'] },
+        ],
+      },
+      2,
+    );
+    expect(normalizeAccountTokens(items(), r)).toEqual([
       { account: 'a', accountType: 0, status: 'not_found', code: 10110008, tokens: [] },
       { account: 'a', accountType: 1005, status: 'ok', tokens: ['t1005'] },
     ]);
@@ -313,7 +336,7 @@ describe('the same account under two types', () => {
 
   it('second type not found and omitted: the single entry goes to the first', () => {
     const r = answer({ retCode: 0, result: ['0', '10110008'], account_tokens: [{ account: 'a', token_list: ['t0'] }] }, 2);
-    expect(normalizeAccountTokens(items, r)).toEqual([
+    expect(normalizeAccountTokens(items(), r)).toEqual([
       { account: 'a', accountType: 0, status: 'ok', tokens: ['t0'] },
       { account: 'a', accountType: 1005, status: 'not_found', code: 10110008, tokens: [] },
     ]);
@@ -432,6 +455,12 @@ describe('alignEntries', () => {
       undefined,
       e('d', 2),
     ]);
+  });
+
+  it('entries for the ok items only: one slot per item, trailing items without an entry included', () => {
+    const aligned = alignEntries(['a', 'b', 'c'], [0, 10110008, 10110008], [e('a', 1)], key);
+    expect(aligned).toHaveLength(3);
+    expect(aligned).toEqual([e('a', 1), undefined, undefined]);
   });
 
   it('ok-only entries where the same key is asked twice and only the second is ok', () => {

@@ -1,6 +1,7 @@
+import type { EventBridgeClient, PutEventsCommand, PutEventsRequestEntry, PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { batchEntries, EVENTBRIDGE_LIMITS, entrySize, splitIntoEntries } from '../../functions/core/publish.ts';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { batchEntries, EVENTBRIDGE_LIMITS, entrySize, PublishError, putEntries, splitIntoEntries } from '../../functions/core/publish.ts';
 
 const ENVELOPE = { Source: 'tpns.bindings', DetailType: 'TPNS Bindings Resolved' };
 
@@ -46,6 +47,22 @@ describe('splitIntoEntries', () => {
     expect(details(splitIntoEntries(ENVELOPE, Array(9).fill(item), detailOf, limit - 1)).map((d) => d.accounts.length)).toEqual([
       2, 2, 2, 2, 1,
     ]);
+  });
+
+  it('an item that fills an entry on its own, to the byte, is one entry', () => {
+    const item = 'x'.repeat(98);
+    const limit = entrySize({ ...ENVELOPE, Detail: JSON.stringify(detailOf([item], 1, 1)) });
+    expect(details(splitIntoEntries(ENVELOPE, [item], detailOf, limit))).toEqual([detailOf([item], 1, 1)]);
+  });
+
+  it('room is kept for part numbers of two digits and more', () => {
+    const item = 'x'.repeat(98); // 100 bytes as JSON
+    const items = Array(30).fill(item);
+    // Two items and their comma overflow by one byte once the part numbers are two digits wide.
+    const limit = entrySize({ ...ENVELOPE, Detail: JSON.stringify(detailOf([item, item], 30, 30)) }) - 1;
+    const entries = splitIntoEntries(ENVELOPE, items, detailOf, limit);
+    for (const entry of entries) expect(entrySize(entry)).toBeLessThanOrEqual(limit);
+    expect(details(entries).map((d) => d.accounts.length)).toEqual(Array(30).fill(1));
   });
 
   it('an item too big for an entry of its own is refused, never cut', () => {
@@ -114,8 +131,86 @@ describe('batchEntries: PutEvents quotas per call', () => {
     );
   });
 
+  it('fills a call up to 256 KB exactly, and not a byte more', () => {
+    const half = { ...ENVELOPE, Detail: 'd'.repeat(EVENTBRIDGE_LIMITS.maxCallBytes / 2 - entrySize(ENVELOPE)) };
+    expect(batchEntries([half, half]).map((b) => b.length)).toEqual([2]);
+    const overByOne = { ...half, Detail: `${half.Detail}d` };
+    expect(batchEntries([half, overByOne]).map((b) => b.length)).toEqual([1, 1]);
+  });
+
+  it('an entry over the call limit on its own is still sent (for PutEvents to refuse), never as an empty call', () => {
+    const huge = { ...ENVELOPE, Detail: 'h'.repeat(EVENTBRIDGE_LIMITS.maxCallBytes) };
+    expect(batchEntries([huge])).toEqual([[huge]]);
+  });
+
   it('packs small entries ten to a call', () => {
     const entries = Array.from({ length: 23 }, (_, i) => ({ ...ENVELOPE, Detail: `{"i":${i}}` }));
     expect(batchEntries(entries).map((b) => b.length)).toEqual([10, 10, 3]);
+  });
+});
+
+/** A PutEvents client that answers each call with `answer(entries, call)` and records what was sent. */
+const fakeEventBridge = (answer: (entries: PutEventsRequestEntry[], call: number) => (PutEventsResultEntry | undefined)[] | undefined) => {
+  const sent: PutEventsRequestEntry[][] = [];
+  const client = {
+    send: async (command: PutEventsCommand) => {
+      const entries = command.input.Entries ?? [];
+      sent.push(entries);
+      const results = answer(entries, sent.length);
+      return results === undefined ? {} : { Entries: results };
+    },
+  } as unknown as EventBridgeClient;
+  return { client, sent };
+};
+
+const accepted = (): PutEventsResultEntry => ({ EventId: crypto.randomUUID() });
+const refused = (ErrorCode: string, ErrorMessage: string): PutEventsResultEntry => ({ ErrorCode, ErrorMessage });
+const numbered = (count: number) => Array.from({ length: count }, (_, i) => ({ ...ENVELOPE, Detail: `{"i":${i}}` }));
+
+describe('putEntries: PutEvents calls, refused entries re-sent', () => {
+  beforeEach(() => {
+    vi.spyOn(Math, 'random').mockReturnValue(0); // no backoff wait
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('everything accepted: one call per batch, no retries', async () => {
+    const { client, sent } = fakeEventBridge((entries) => entries.map(accepted));
+    const entries = numbered(23);
+    expect(await putEntries(client, entries)).toEqual({ calls: 3, retries: 0 });
+    expect(sent).toEqual([entries.slice(0, 10), entries.slice(10, 20), entries.slice(20)]);
+  });
+
+  it('only the refused entries are sent again, and each retry is counted', async () => {
+    const { client, sent } = fakeEventBridge((entries, call) =>
+      entries.map((_, i) => (call === 1 && i !== 1 ? refused('InternalFailure', 'try again') : accepted())),
+    );
+    const entries = numbered(3);
+    expect(await putEntries(client, entries)).toEqual({ calls: 2, retries: 1 });
+    expect(sent).toEqual([entries, [entries[0], entries[2]]]);
+  });
+
+  it('entries an answer does not account for (no Entries, or too few) count as refused', async () => {
+    const { client, sent } = fakeEventBridge((entries, call) =>
+      call === 1 ? undefined : call === 2 ? [accepted()] : entries.map(accepted),
+    );
+    const entries = numbered(3);
+    expect(await putEntries(client, entries)).toEqual({ calls: 3, retries: 2 });
+    expect(sent).toEqual([entries, entries, entries.slice(1)]);
+  });
+
+  it('still refused after 3 retries: a PublishError with each distinct reason once', async () => {
+    const { client, sent } = fakeEventBridge(() => [
+      refused('ThrottlingException', 'Rate exceeded'),
+      refused('ThrottlingException', 'Rate exceeded'),
+    ]);
+    const error = await putEntries(client, numbered(3)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PublishError);
+    expect(error).toMatchObject({
+      name: 'PublishError',
+      message: 'PutEvents refused 3 of 3 entries after 4 attempts (ThrottlingException: Rate exceeded; no result: )',
+    });
+    expect(sent.map((call) => call.length)).toEqual([3, 3, 3, 3]);
   });
 });
