@@ -57,7 +57,7 @@ describe('reading the secret', () => {
     const invoke = functionInstance();
     const first = await invoke();
     const second = await invoke();
-    expect(first.current).toMatchObject({ secretKey: 'k1', region: 'guangzhou', auth: 'sign' });
+    expect(first.current.apps[0]).toMatchObject({ name: 'default', secretKey: 'k1', region: 'guangzhou', auth: 'sign' });
     expect(second.current).toBe(first.current);
     expect(aws.secretReads).toEqual([SECRET_ID]);
   });
@@ -83,7 +83,7 @@ describe('reading the secret', () => {
     const invoke = functionInstance();
     await failure(invoke());
     aws.secrets.set(SECRET_ID, secret('k1'));
-    expect((await invoke()).current.secretKey).toBe('k1');
+    expect((await invoke()).current.apps[0].secretKey).toBe('k1');
     expect(aws.secretReads).toEqual([SECRET_ID, SECRET_ID]);
   });
 
@@ -92,7 +92,7 @@ describe('reading the secret', () => {
     const invoke = functionInstance();
     expect((await failure(invoke())).message).toBe(`secret "${SECRET_ID}": "secretKey" (a non-empty string) is missing`);
     aws.secrets.set(SECRET_ID, secret('k1'));
-    expect((await invoke()).current.secretKey).toBe('k1');
+    expect((await invoke()).current.apps[0].secretKey).toBe('k1');
     expect(aws.secretReads).toHaveLength(2);
   });
 });
@@ -103,18 +103,19 @@ describe('refresh: re-reading after TPNS refused the secret', () => {
     const invoke = functionInstance();
     const { current, refresh } = await invoke();
     aws.secrets.set(SECRET_ID, secret('k2'));
-    const [a, b] = await Promise.all([refresh(current), refresh(current)]);
+    const [a, b] = await Promise.all([refresh(current.apps[0]), refresh(current.apps[0])]);
     expect(a.secretKey).toBe('k2');
     expect(b).toBe(a);
     expect(aws.secretReads).toHaveLength(2);
-    expect((await invoke()).current).toBe(a);
+    expect((await invoke()).current.apps[0]).toBe(a);
     expect(aws.secretReads).toHaveLength(2);
   });
 
   it('a caller still holding the secret refreshed before gets the newer one without a read', async () => {
     aws.secrets.set(SECRET_ID, secret('k1'));
     const invoke = functionInstance();
-    const { current: old, refresh } = await invoke();
+    const { current, refresh } = await invoke();
+    const old = current.apps[0];
     aws.secrets.set(SECRET_ID, secret('k2'));
     const fresh = await refresh(old);
     expect(await refresh(old)).toBe(fresh);

@@ -20,16 +20,24 @@ const refusal = (raw: unknown): string => {
 
 describe('parseSecret: what a usable secret gives', () => {
   it('accessId and secretKey as given; no region (discover it); the signature scheme by default', () => {
-    expect(parseSecret({ ...VALID }, ID)).toEqual({ ...VALID, region: undefined, auth: 'sign' });
+    expect(parseSecret({ ...VALID }, ID)).toEqual({
+      apps: [{ name: 'default', ...VALID, region: undefined, auth: 'sign' }],
+      appsForm: false,
+    });
   });
 
   it('keeps the region and the Basic scheme when the secret names them', () => {
-    expect(parseSecret({ ...VALID, region: 'hongkong', auth: 'basic' }, ID)).toEqual({ ...VALID, region: 'hongkong', auth: 'basic' });
-    expect(parseSecret({ ...VALID, auth: 'sign' }, ID).auth).toBe('sign');
+    expect(parseSecret({ ...VALID, region: 'hongkong', auth: 'basic' }, ID).apps[0]).toEqual({
+      name: 'default',
+      ...VALID,
+      region: 'hongkong',
+      auth: 'basic',
+    });
+    expect(parseSecret({ ...VALID, auth: 'sign' }, ID).apps[0].auth).toBe('sign');
   });
 
   it('a numeric accessId (as the console shows it) becomes its decimal string', () => {
-    expect(parseSecret({ ...VALID, accessId: 1500001048 }, ID).accessId).toBe('1500001048');
+    expect(parseSecret({ ...VALID, accessId: 1500001048 }, ID).apps[0].accessId).toBe('1500001048');
   });
 
   it('the same secret object parses to the same credentials object (refresh compares by identity)', () => {
@@ -47,7 +55,9 @@ describe('parseSecret: an unusable secret is a 503 naming the secret and the fie
     ['an array', [VALID]],
     ['undefined', undefined],
   ])('not a JSON object: %s', (_, raw) => {
-    expect(refusal(raw)).toBe(`secret "${ID}" must hold a JSON object {"accessId", "secretKey", "region"?, "auth"?}`);
+    expect(refusal(raw)).toBe(
+      `secret "${ID}" must hold a JSON object {"accessId", "secretKey", "region"?, "auth"?} or {"apps": [{"name", "accessId", "secretKey", "region"?, "auth"?}, ...]}`,
+    );
   });
 
   it.each([
