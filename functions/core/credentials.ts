@@ -173,7 +173,13 @@ export const tpnsCredentials = (
         clearCache([CACHE_KEY]);
         await fetchBefore(request as Parameters<typeof fetchBefore>[0]);
         metrics.addMetric(METRICS.secretRefreshes, MetricUnit.Count, 1);
-        latest = await resolve(request);
+        try {
+          latest = await resolve(request);
+        } catch (error) {
+          // What the failed read left is unknown: the next invocation's own read is the latest again.
+          latest = undefined;
+          throw error;
+        }
         return latest;
       })().finally(() => {
         refreshing = undefined;

@@ -111,6 +111,25 @@ describe('refresh: re-reading after TPNS refused the secret', () => {
     expect(aws.secretReads).toHaveLength(2);
   });
 
+  it('after a re-read that failed, the secret the next invocation reads is the one a refusal re-reads from', async () => {
+    aws.secrets.set(SECRET_ID, secret('k1'));
+    const invoke = functionInstance();
+    const first = await invoke();
+    aws.secrets.set(SECRET_ID, secret('k2'));
+    expect((await first.refresh(first.current.apps[0])).secretKey).toBe('k2');
+    aws.secrets.set(SECRET_ID, '{"accessId": "1500001048"}'); // an unusable secret: the next re-read fails
+    const second = await invoke();
+    await failure(second.refresh(second.current.apps[0]));
+    aws.secrets.set(SECRET_ID, secret('k3'));
+    const third = await invoke();
+    expect(third.current.apps[0].secretKey).toBe('k3');
+    aws.secrets.set(SECRET_ID, secret('k4'));
+    const reads = aws.secretReads.length;
+    // TPNS refuses k3: the re-read must happen, not hand back the k2 of before the failure.
+    expect((await third.refresh(third.current.apps[0])).secretKey).toBe('k4');
+    expect(aws.secretReads.length - reads).toBe(1);
+  });
+
   it('a caller still holding the secret refreshed before gets the newer one without a read', async () => {
     aws.secrets.set(SECRET_ID, secret('k1'));
     const invoke = functionInstance();
