@@ -2,7 +2,6 @@
  * One lookup across a product's apps (issue 10), over real HTTP: the local API on the sandbox's two
  * apps (android on guangzhou, ios on singapore), each answering only its own bindings.
  */
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CONFIG_DEFAULTS, FUNCTION_TIMEOUTS_MS } from '../../functions/contract.ts';
 import type { EventsOutcome } from '../../functions/events.ts';
@@ -11,7 +10,17 @@ import { type AwsStandIn, startAwsStandIn } from '../../local/sandbox/aws.ts';
 import { SANDBOX_APPS } from '../../local/sandbox/seed-data.ts';
 import { startTpnsSandbox, type TpnsSandbox } from '../../local/sandbox/tpns.ts';
 import { type LocalApi, startLocalApi } from '../../local/server.ts';
-import { type ApiProcess, closeAll, expectedAccount, expectProblem, postQuery, realPathEnv, send, spawnLocalApi } from './support.ts';
+import {
+  type ApiProcess,
+  closeAll,
+  expectedAccount,
+  expectProblem,
+  postQuery,
+  queryEnvelope,
+  realPathEnv,
+  send,
+  spawnLocalApi,
+} from './support.ts';
 
 const [ANDROID, IOS] = SANDBOX_APPS;
 const NOT_FOUND = 10110008;
@@ -328,17 +337,7 @@ describe('events with two apps', () => {
     const { handler } = await import('../../functions/events.ts');
     const invoke = (detail: unknown) =>
       (handler as unknown as (event: unknown, context: unknown) => Promise<EventsOutcome>)(
-        {
-          version: '0',
-          id: randomUUID(),
-          'detail-type': 'TPNS Bindings Query Requested',
-          source: 'com.example.push-jobs',
-          account: '123456789012',
-          time: '2026-11-23T16:00:00Z',
-          region: 'ap-southeast-1',
-          resources: [],
-          detail,
-        },
+        queryEnvelope(detail),
         lambdaContext('tpns-bindings-events', FUNCTION_TIMEOUTS_MS.events),
       );
     const both = await invoke({ correlationId: 'two-apps', tokens: ['token9'] });

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { clearCache } from '@middy/util';
 import type { Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -11,6 +10,7 @@ import { type LocalEnvironment, startLocalEnvironment } from '../../local/enviro
 import { lambdaContext } from '../../local/lambda-context.ts';
 import { type Binding, SANDBOX_APPS, SANDBOX_BINDINGS } from '../../local/sandbox/seed-data.ts';
 import { fixture } from '../unit/_fixtures.ts';
+import { queryEnvelope } from './support.ts';
 
 const BUS = 'tpns-results';
 const APP = SANDBOX_APPS[0]!;
@@ -35,20 +35,6 @@ type Sandbox = Extract<LocalEnvironment, { mode: 'sandbox' }>;
 let environment: Sandbox;
 let handler: Handler;
 let publishMarginMs: number;
-
-/** A complete EventBridge envelope, as a rule delivers it. */
-const envelope = (detail: unknown, overrides: Record<string, unknown> = {}) => ({
-  version: '0',
-  id: randomUUID(),
-  'detail-type': 'TPNS Bindings Query Requested',
-  source: 'com.example.push-jobs',
-  account: '123456789012',
-  time: '2026-11-23T16:00:00Z',
-  region: 'ap-southeast-1',
-  resources: [],
-  detail,
-  ...overrides,
-});
 
 const context = (timeoutMs: number = FUNCTION_TIMEOUTS_MS.events) => lambdaContext('tpns-bindings-events', timeoutMs);
 
@@ -107,7 +93,7 @@ describe('Resolved events', () => {
   it('accounts, with a not-found item: one event on the bus holding the HTTP answer plus correlationId', async () => {
     const ctx = context();
     const outcome = await handler(
-      envelope({ correlationId: 'campaign-42/batch-7', accounts: ['account1', { account: 'account2', accountType: 1 }, 'nobody'] }),
+      queryEnvelope({ correlationId: 'campaign-42/batch-7', accounts: ['account1', { account: 'account2', accountType: 1 }, 'nobody'] }),
       ctx,
     );
     expect(outcome).toEqual({
@@ -142,7 +128,7 @@ describe('Resolved events', () => {
   });
 
   it('tokens, with a not-found item; correlationId defaults to the event id', async () => {
-    const event = envelope({ tokens: ['0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b', 'gone-token'] });
+    const event = queryEnvelope({ tokens: ['0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b', 'gone-token'] });
     const outcome = await handler(event, context());
     expect(outcome).toMatchObject({ published: true, correlationId: event.id });
     const [only, ...rest] = published();
@@ -177,7 +163,7 @@ describe('Resolved events', () => {
     ],
     ['seed-en-request-tokens.json', 'tokens', [['token1'], ['token2']]],
   ])('the TPNS-native body of the seed pages (%s), verbatim, plus a correlationId', async (name, kind, keys) => {
-    const outcome = await handler(envelope({ ...fixture<object>(name), correlationId: 'native' }), context());
+    const outcome = await handler(queryEnvelope({ ...fixture<object>(name), correlationId: 'native' }), context());
     expect(outcome).toMatchObject({ published: true, correlationId: 'native', detailType: 'TPNS Bindings Resolved' });
     const items = published()[0]!.detail[kind] as Record<string, unknown>[];
     expect(items.map((item) => (kind === 'accounts' ? [item.account, item.accountType] : [item.token]))).toEqual(keys);
@@ -194,7 +180,7 @@ describe('the 256 KB split', () => {
   it.each(['accounts', 'tokens'] as const)(
     '10,000 %s: parts 1..N within every limit, every item exactly once and in order',
     async (kind) => {
-      const outcome = await handler(envelope({ correlationId: `bulk-${kind}`, [kind]: bulkItems[kind] }), context());
+      const outcome = await handler(queryEnvelope({ correlationId: `bulk-${kind}`, [kind]: bulkItems[kind] }), context());
       const events = published();
       const parts = events.length;
       expect(parts).toBeGreaterThan(kind === 'accounts' ? 5 : 3); // several times over the limit
@@ -224,7 +210,7 @@ describe('Failed events: failures no retry can fix are published, and the handle
     ['an unknown operator_type', { operator_type: 3, token_list: ['t1'] }, /operator_type must be 1/],
     ['a detail that is no object', 'accounts=a1', /detail must be a JSON object/],
   ])('invalid detail (%s) → status 400', async (_, detail, message) => {
-    const event = envelope(detail);
+    const event = queryEnvelope(detail);
     const reads = environment.aws.secretReads.length;
     const outcome = await handler(event, context());
     expect(outcome).toMatchObject({ published: true, detailType: 'TPNS Bindings Query Failed', entries: 1 });
@@ -244,7 +230,7 @@ describe('Failed events: failures no retry can fix are published, and the handle
   });
 
   it('a correlationId that is no string → 400, reported under the event id', async () => {
-    const event = envelope({ correlationId: 42, accounts: ['account1'] });
+    const event = queryEnvelope({ correlationId: 42, accounts: ['account1'] });
     await handler(event, context());
     expect(published()[0]!.detail).toMatchObject({
       correlationId: event.id,
@@ -254,14 +240,14 @@ describe('Failed events: failures no retry can fix are published, and the handle
   });
 
   it('another detail-type → 400 naming the expected one', async () => {
-    await handler(envelope({ accounts: ['account1'] }, { 'detail-type': 'Push Job Finished' }), context());
+    await handler(queryEnvelope({ accounts: ['account1'] }, { 'detail-type': 'Push Job Finished' }), context());
     expect(published()[0]!.detail).toMatchObject({ status: 400, detail: 'detail-type must be "TPNS Bindings Query Requested"' });
   });
 
   it('a detail text as long as the event is cut, so the Failed event always fits', async () => {
     // Unknown field names are quoted cut short, five per object: five objects with long ones make a long detail.
     const longFields = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`${i}${'f'.repeat(200)}`, 1]));
-    await handler(envelope({ accounts: Array.from({ length: 5 }, () => ({ account: 'account1', ...longFields })) }), context());
+    await handler(queryEnvelope({ accounts: Array.from({ length: 5 }, () => ({ account: 'account1', ...longFields })) }), context());
     const [failed] = environment.aws.events;
     expect(JSON.parse(failed!.Detail!).detail).toHaveLength(MAX_FAILURE_DETAIL_CHARS);
     expect(entrySize(failed!)).toBeLessThan(4_096);
@@ -271,7 +257,7 @@ describe('Failed events: failures no retry can fix are published, and the handle
     environment.tpns.rotateKey(APP.accessId, 'a-key-the-secret-does-not-hold');
     try {
       const reads = environment.aws.secretReads.length;
-      const outcome = await handler(envelope({ correlationId: 'rotated', accounts: ['account1'] }), context());
+      const outcome = await handler(queryEnvelope({ correlationId: 'rotated', accounts: ['account1'] }), context());
       expect(outcome).toMatchObject({ published: true, correlationId: 'rotated', detailType: 'TPNS Bindings Query Failed' });
       expect(published().map((e) => e.detail)).toEqual([
         {
@@ -298,7 +284,7 @@ describe('Failed events: failures no retry can fix are published, and the handle
     [1008001, 'tpns-request-rejected'],
   ])('TPNS refuses the whole call with %d → status 502, no retry', async (code, kind) => {
     environment.tpns.injectFaults(code);
-    const outcome = await handler(envelope({ correlationId: `refused-${code}`, tokens: ['token1'] }), context());
+    const outcome = await handler(queryEnvelope({ correlationId: `refused-${code}`, tokens: ['token1'] }), context());
     expect(outcome).toMatchObject({ published: true, detailType: 'TPNS Bindings Query Failed' });
     expect(published()[0]!.detail).toMatchObject({
       correlationId: `refused-${code}`,
@@ -315,7 +301,7 @@ describe('failures a retry may fix are thrown (Lambda retries, then the dead-let
   it('TPNS unavailable on every attempt → throws, publishes nothing', async () => {
     environment.tpns.configure({ faultRate: 1, seed: 1 });
     try {
-      const error = await handler(envelope({ accounts: ['account1'] }), context()).catch((e: unknown) => e);
+      const error = await handler(queryEnvelope({ accounts: ['account1'] }), context()).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(TpnsError);
       expect(['unavailable', 'upstream_error', 'rate_limited']).toContain((error as TpnsError).kind);
     } finally {
@@ -326,7 +312,7 @@ describe('failures a retry may fix are thrown (Lambda retries, then the dead-let
   });
 
   it('the deadline keeps a margin for publishing: too little time left → a timeout thrown before any TPNS call', async () => {
-    const error = await handler(envelope({ accounts: ['account1'] }), context(publishMarginMs + 50)).catch((e: unknown) => e);
+    const error = await handler(queryEnvelope({ accounts: ['account1'] }), context(publishMarginMs + 50)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TpnsError);
     expect((error as TpnsError).kind).toBe('timeout');
     expect(environment.tpns.stats.calls).toBe(0);
@@ -335,7 +321,7 @@ describe('failures a retry may fix are thrown (Lambda retries, then the dead-let
 
   it('PutEvents refuses an entry on every attempt → throws after the retries', async () => {
     environment.aws.failNextPutEvents([0], [0], [0], [0]);
-    const error = await handler(envelope({ accounts: ['account1'] }), context()).catch((e: unknown) => e);
+    const error = await handler(queryEnvelope({ accounts: ['account1'] }), context()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PublishError);
     expect((error as Error).message).toMatch(/refused 1 of 1 entries after 4 attempts \(InternalFailure: injected failure\)/);
     expect(environment.aws.putEventsCalls).toHaveLength(4);
@@ -346,7 +332,7 @@ describe('failures a retry may fix are thrown (Lambda retries, then the dead-let
 describe('PutEvents partial failures are retried for the failed entries only', () => {
   it('one refused entry is sent again alone and delivered once', async () => {
     environment.aws.failNextPutEvents([0]);
-    const outcome = await handler(envelope({ correlationId: 'retry-1', accounts: ['account1'] }), context());
+    const outcome = await handler(queryEnvelope({ correlationId: 'retry-1', accounts: ['account1'] }), context());
     expect(outcome).toMatchObject({ published: true, entries: 1, calls: 2 });
     const [first, second] = environment.aws.putEventsCalls;
     expect(second).toEqual(first);
@@ -357,7 +343,7 @@ describe('PutEvents partial failures are retried for the failed entries only', (
     const accounts = Array.from({ length: 3_000 }, (_, i) => bulkAccount(i));
     // Call 1 refuses part 1; its retry succeeds; the next call refuses its entry too.
     environment.aws.failNextPutEvents([0], [], [0]);
-    const outcome = await handler(envelope({ correlationId: 'retry-n', accounts }), context());
+    const outcome = await handler(queryEnvelope({ correlationId: 'retry-n', accounts }), context());
     const events = published();
     const parts = events[0]!.detail.parts as number;
     expect(parts).toBeGreaterThan(1);
@@ -371,7 +357,7 @@ describe('PutEvents partial failures are retried for the failed entries only', (
 describe('our own result events are ignored (a rule routing them back must not loop)', () => {
   it('a Resolved event in → nothing published, no TPNS call', async () => {
     const outcome = await handler(
-      envelope(
+      queryEnvelope(
         { correlationId: 'c', part: 1, parts: 1, accounts: [] },
         { source: 'tpns.bindings', 'detail-type': 'TPNS Bindings Resolved' },
       ),
@@ -388,7 +374,7 @@ describe('other configurations (cold containers)', () => {
   it('EVENT_BUS_NAME unset: returns the events it would publish and publishes nothing', async () => {
     const local = await coldHandler({ EVENT_BUS_NAME: undefined });
     const ctx = context();
-    const outcome = await local(envelope({ correlationId: 'local', accounts: ['account1', 'nobody'] }), ctx);
+    const outcome = await local(queryEnvelope({ correlationId: 'local', accounts: ['account1', 'nobody'] }), ctx);
     expect(outcome).toEqual({
       published: false,
       correlationId: 'local',
@@ -412,7 +398,7 @@ describe('other configurations (cold containers)', () => {
         },
       ],
     });
-    const failed = await local(envelope({ accounts: 'account1' }), context());
+    const failed = await local(queryEnvelope({ accounts: 'account1' }), context());
     expect(failed).toMatchObject({ published: false, detailType: 'TPNS Bindings Query Failed', events: [{ detail: { status: 400 } }] });
     expect(environment.aws.putEventsCalls).toEqual([]);
   });
@@ -421,13 +407,13 @@ describe('other configurations (cold containers)', () => {
     environment.aws.secrets.set('tpns/broken', JSON.stringify({ accessId: APP.accessId }));
     try {
       const broken = await coldHandler({ TPNS_SECRET_ID: 'tpns/broken' });
-      const error = await broken(envelope({ accounts: ['account1'] }), context()).catch((e: unknown) => e);
+      const error = await broken(queryEnvelope({ accounts: ['account1'] }), context()).catch((e: unknown) => e);
       // A cold container has its own copy of the error classes: compare what they carry.
       expect(error).toMatchObject({ status: 503, slug: 'credentials-unavailable' });
       expect((error as Error).message).toMatch(/"secretKey" \(a non-empty string\) is missing/);
       expect(environment.aws.putEventsCalls).toEqual([]);
       environment.aws.secrets.set('tpns/broken', JSON.stringify({ accessId: APP.accessId, secretKey: APP.secretKey, region: APP.region }));
-      const retried = await broken(envelope({ accounts: ['account1'] }), context());
+      const retried = await broken(queryEnvelope({ accounts: ['account1'] }), context());
       expect(retried).toMatchObject({ published: true, detailType: 'TPNS Bindings Resolved' });
     } finally {
       environment.aws.secrets.delete('tpns/broken');

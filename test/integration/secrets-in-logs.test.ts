@@ -9,6 +9,7 @@ import {
   closeAll,
   expectProblem,
   postQuery,
+  queryEnvelope,
   type RecordingProxy,
   realPathEnv,
   secretFor,
@@ -269,23 +270,12 @@ describe('the events handler, at DEBUG with POWERTOOLS_LOGGER_LOG_EVENT=true', (
   });
   afterAll(() => restore());
 
-  const envelope = (detail: unknown) => ({
-    version: '0',
-    id: 'event-1',
-    'detail-type': 'TPNS Bindings Query Requested',
-    source: 'crm',
-    account: '000000000000',
-    time: '2026-11-30T00:00:00Z',
-    region: 'us-east-1',
-    resources: [],
-    detail,
-  });
   const context = () => lambdaContext('tpns-bindings-events', 60_000);
 
   it('a query and a refused query: neither the ids nor the offending field name are logged', async () => {
     const mark = captured.length;
-    await handler(envelope({ accounts: ['pii.marker.6@example.com'] }), context());
-    const refused = (await handler(envelope({ accounts: ['a'], 'pii.marker.7@example.com': true }), context())) as {
+    await handler(queryEnvelope({ accounts: ['pii.marker.6@example.com'] }), context());
+    const refused = (await handler(queryEnvelope({ accounts: ['a'], 'pii.marker.7@example.com': true }), context())) as {
       events: { 'detail-type': string; detail: { detail: string } }[];
     };
     expect(refused.events[0]?.['detail-type']).toBe('TPNS Bindings Query Failed');
@@ -299,7 +289,7 @@ describe('the events handler, at DEBUG with POWERTOOLS_LOGGER_LOG_EVENT=true', (
   it('an event nested 100,000 levels deep is answered (a Failed event), not a crash into the dead-letter queue', async () => {
     let deep: unknown = 'x';
     for (let i = 0; i < 100_000; i++) deep = [deep];
-    const outcome = (await handler(envelope({ accounts: deep }), context())) as { events: { 'detail-type': string }[] };
+    const outcome = (await handler(queryEnvelope({ accounts: deep }), context())) as { events: { 'detail-type': string }[] };
     expect(outcome.events.map((event) => event['detail-type'])).toEqual(['TPNS Bindings Query Failed']);
   });
 });

@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { expect } from 'vitest';
+import { QUERY_DETAIL_TYPE } from '../../functions/contract.ts';
 import type { Problem } from '../../functions/core/problems.ts';
 import { TPNS_CODE } from '../../functions/core/tpns/codes.ts';
 import type { AwsStandIn } from '../../local/sandbox/aws.ts';
@@ -184,3 +186,17 @@ export const startRecordingProxy = async (targetUrl: string): Promise<RecordingP
     },
   };
 };
+
+/** A complete EventBridge envelope, as a rule delivers it. */
+export const queryEnvelope = (detail: unknown, overrides: Record<string, unknown> = {}) => ({
+  version: '0',
+  id: randomUUID(),
+  'detail-type': QUERY_DETAIL_TYPE,
+  source: 'com.example.push-jobs',
+  account: '123456789012',
+  time: '2026-11-23T16:00:00Z',
+  region: 'ap-southeast-1',
+  resources: [],
+  detail,
+  ...overrides,
+});

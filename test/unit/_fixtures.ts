@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import type { AppSecret, CredentialSource } from '../../functions/core/credentials.ts';
+import { InvalidRequestError } from '../../functions/core/problems.ts';
 import { TpnsError } from '../../functions/core/tpns/failures.ts';
 
 /** The exact text of a file in test/fixtures/. */
@@ -25,3 +26,18 @@ export const fixedCredentials = (...apps: [AppSecret, ...AppSecret[]]): Credenti
   refresh: async (rejected) => rejected,
   accepted: () => {},
 });
+
+/** Runs `fn`, expects an InvalidRequestError (400) and returns its message. */
+export const rejection = (fn: () => unknown): string => {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown, 'expected a 400 InvalidRequestError').toBeInstanceOf(InvalidRequestError);
+  const error = thrown as InvalidRequestError;
+  expect(error.status).toBe(400);
+  expect(error.toProblem()).toMatchObject({ status: 400, type: 'urn:tpns-bindings:problem:invalid-request', title: 'Invalid request' });
+  return error.message;
+};

@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidRequestError } from '../../functions/core/problems.ts';
 import { parseQueryEvent } from '../../functions/core/query-events.ts';
 import { parseAppParameter, parseQueryBody } from '../../functions/core/request.ts';
+import { rejection } from './_fixtures.ts';
 
 /** The `apps` filter of the POST bodies and the query event, and a GET's `?app=`: their shape, before any secret is read. */
-
-const rejection = (fn: () => unknown): string => {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (error) {
-    thrown = error;
-  }
-  expect(thrown, 'expected a 400 InvalidRequestError').toBeInstanceOf(InvalidRequestError);
-  return (thrown as Error).message;
-};
 
 describe('"apps" in the three bodies', () => {
   it.each([

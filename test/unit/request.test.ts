@@ -1,23 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { REQUEST_LIMITS } from '../../functions/contract.ts';
-import { InvalidRequestError, ProblemError } from '../../functions/core/problems.ts';
+import { ProblemError } from '../../functions/core/problems.ts';
 import { parseAccountPath, parseQueryBody, parseQueryParameters, parseTokenPath, QUERY_PARAMETERS } from '../../functions/core/request.ts';
-import { fixture } from './_fixtures.ts';
-
-/** Runs `fn`, expects an InvalidRequestError (400) and returns its message. */
-const rejection = (fn: () => unknown): string => {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (error) {
-    thrown = error;
-  }
-  expect(thrown, 'expected a 400 InvalidRequestError').toBeInstanceOf(InvalidRequestError);
-  const error = thrown as InvalidRequestError;
-  expect(error.status).toBe(400);
-  expect(error.toProblem()).toMatchObject({ status: 400, type: 'urn:tpns-bindings:problem:invalid-request', title: 'Invalid request' });
-  return error.message;
-};
+import { fixture, rejection } from './_fixtures.ts';
 
 const rejectBody = (body: unknown): string => rejection(() => parseQueryBody(body));
 
