@@ -125,7 +125,12 @@ export const startTpnsSandbox = async (
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      const path = new URL(req.url ?? '/', 'http://sandbox').pathname;
+      // Prefixed, not resolved against a base: `//x` would parse as a host and throw.
+      const path = URL.parse(`http://sandbox${req.url ?? '/'}`)?.pathname;
+      if (path === undefined) {
+        res.writeHead(400).end('unparsable request target');
+        return;
+      }
       if (path.startsWith(`${CONTROL_PATH}/`)) {
         serveControl(controls, req.method, path, body, res);
         return;
