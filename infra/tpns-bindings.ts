@@ -21,6 +21,7 @@ import { Duration } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -30,9 +31,11 @@ import { Construct } from 'constructs';
 import {
   CONFIG_DEFAULTS,
   CONFIG_LIMITS,
+  FAILED_DETAIL_TYPE,
   FUNCTION_TIMEOUTS_MS,
   METRICS_NAMESPACE,
   QUERY_DETAIL_TYPE,
+  RESOLVED_DETAIL_TYPE,
   RESULT_SOURCE,
   SERVICE_NAME,
 } from '../functions/contract.ts';
@@ -291,8 +294,22 @@ export class TpnsBindings extends Construct {
     // Read access to exactly this secret (GetSecretValue, DescribeSecret).
     this.secret.grantRead(this.httpFunction);
     this.secret.grantRead(this.eventsFunction);
-    // Publish results to this bus only.
-    this.eventBus.grantPutEventsTo(this.eventsFunction);
+    // Publish results to this bus only, and only result events: a bug or injected input in the events
+    // function cannot put queries (or anything else) on the bus. ForAllValues: one call carries up to 10
+    // entries, each must be a result; it is vacuously true when the key is absent, hence the Null check.
+    this.eventsFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['events:PutEvents'],
+        resources: [this.eventBus.eventBusArn],
+        conditions: {
+          'ForAllValues:StringEquals': {
+            'events:source': [RESULT_SOURCE],
+            'events:detail-type': [RESOLVED_DETAIL_TYPE, FAILED_DETAIL_TYPE],
+          },
+          Null: { 'events:source': 'false', 'events:detail-type': 'false' },
+        },
+      }),
+    );
     if (ownBus && p.queryPublishers) {
       const resultPublisher = this.eventsFunction.role;
       if (!resultPublisher) throw new Error('TpnsBindings: the events function has no role');

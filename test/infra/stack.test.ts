@@ -15,7 +15,7 @@ import {
   TPNS_BINDINGS_DEFAULTS,
 } from '../../infra/tpns-bindings.ts';
 import type { Synthesized } from './synth.ts';
-import { actionsOf, breaches, iamStatements, matchesEventPattern, resourcesOf, statementsFor, synth } from './synth.ts';
+import { actionsOf, breaches, conditionsHold, iamStatements, matchesEventPattern, resourcesOf, statementsFor, synth } from './synth.ts';
 
 let s: Synthesized;
 let t: Template;
@@ -193,6 +193,17 @@ describe('IAM', () => {
         ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':event-bus/default'],
       ],
     });
+  });
+
+  it('the events function may put result events only, every entry of a call', () => {
+    const [statement] = statementsFor(t, 'events');
+    const result = (detailType: string) => ({ source: RESULT_SOURCE, 'detail-type': detailType });
+    const allowed = (...entries: { source: string; 'detail-type': string }[]) => conditionsHold(statement!, { entries });
+    expect(allowed(result(RESOLVED_DETAIL_TYPE), result(FAILED_DETAIL_TYPE))).toBe(true);
+    expect(allowed({ source: 'my.app', 'detail-type': QUERY_DETAIL_TYPE })).toBe(false);
+    expect(allowed(result(QUERY_DETAIL_TYPE))).toBe(false);
+    expect(allowed(result(RESOLVED_DETAIL_TYPE), { source: 'my.app', 'detail-type': RESOLVED_DETAIL_TYPE })).toBe(false);
+    expect(allowed()).toBe(false);
   });
 });
 

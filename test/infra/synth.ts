@@ -126,13 +126,14 @@ export interface PutEventsCall {
 }
 
 /**
- * Sids of the Deny statements of a resource policy that deny a PutEvents call. Implements the operators
- * the construct writes: `ForAnyValue:StringEquals` on the entries' fields (true if any entry has one of the
- * values), and `StringEquals` / `ArnEquals` / `StringNotEquals` / `ArnNotEquals` on the single-valued
- * global keys (a missing key makes the ...NotEquals ones true, as IAM does). Values, tokens included,
- * compare as JSON. Anything else throws instead of answering wrongly.
+ * Whether a statement's conditions hold for a PutEvents call. Implements the operators the construct
+ * writes: `ForAnyValue:StringEquals` (true if any entry has one of the values) and
+ * `ForAllValues:StringEquals` (true if every entry has one; vacuously true without entries) on the
+ * entries' fields, `Null`, and `StringEquals` / `ArnEquals` / `StringNotEquals` / `ArnNotEquals` on the
+ * single-valued global keys (a missing key makes the ...NotEquals ones true, as IAM does). Values, tokens
+ * included, compare as JSON. Anything else throws instead of answering wrongly.
  */
-export function denyingStatements(statements: (Statement & { Sid?: string })[], call: PutEventsCall): string[] {
+export function conditionsHold(statement: Statement, call: PutEventsCall): boolean {
   const valuesOf = (key: string): unknown[] => {
     switch (key) {
       case 'events:source':
@@ -155,6 +156,10 @@ export function denyingStatements(statements: (Statement & { Sid?: string })[], 
     switch (operator) {
       case 'ForAnyValue:StringEquals':
         return actual.some((v) => allowed.some((a) => same(v, a)));
+      case 'ForAllValues:StringEquals':
+        return actual.every((v) => allowed.some((a) => same(v, a)));
+      case 'Null':
+        return (actual.length === 0) === (expected === 'true');
       case 'StringEquals':
       case 'ArnEquals':
         if (multiValued) throw new Error(`${operator} on the multivalued ${key} is not implemented`);
@@ -167,14 +172,19 @@ export function denyingStatements(statements: (Statement & { Sid?: string })[], 
         throw new Error(`condition operator ${operator} is not implemented`);
     }
   };
+  return Object.entries((statement.Condition ?? {}) as Record<string, Record<string, unknown>>).every(([operator, keys]) =>
+    Object.entries(keys).every(([key, expected]) => holds(operator, key, expected)),
+  );
+}
+
+/** Sids of the Deny statements of a resource policy (for every principal) that deny a PutEvents call. */
+export function denyingStatements(statements: (Statement & { Sid?: string })[], call: PutEventsCall): string[] {
   return statements
     .filter((s) => s.Effect === 'Deny' && actionsOf(s).includes('events:PutEvents'))
     .filter((s) => {
-      if (!same(s.Principal, { AWS: '*' }) && s.Principal !== '*')
+      if (JSON.stringify(s.Principal) !== JSON.stringify({ AWS: '*' }) && s.Principal !== '*')
         throw new Error('only Deny statements for every principal are implemented');
-      return Object.entries((s.Condition ?? {}) as Record<string, Record<string, unknown>>).every(([operator, keys]) =>
-        Object.entries(keys).every(([key, expected]) => holds(operator, key, expected)),
-      );
+      return conditionsHold(s, call);
     })
     .map((s) => s.Sid ?? '(no sid)');
 }
