@@ -19,14 +19,13 @@ import type { BuildOptions } from 'esbuild';
 export const BUNDLE_TARGET = 'node24';
 
 /**
- * ESM output bundles CommonJS dependencies (undici, parts of the AWS SDK and
- * @smithy) whose code calls `require('node:...')`. An ES module has no
- * `require`, so esbuild's `__require` shim would throw "Dynamic require of ...
- * is not supported". The banner defines a real `require` at the top of the
- * bundle. The import is aliased so it cannot collide with bundled code.
+ * CommonJS output (index.js). Measured (issue 11): an ES module that imports `node:http` makes Node
+ * build a module facade whose getters load Node's internal undici, about 40 ms of every cold start;
+ * bundled as CommonJS, the same built-ins are `require`d for a few ms. The ESM-only packages
+ * (@middy/*, Powertools) bundle into CommonJS as well: none of the bundled code uses top-level
+ * `await` or `import.meta`, which CommonJS has not (esbuild would fail or warn).
  */
-export const ESM_REQUIRE_BANNER =
-  "import { createRequire as __tpnsCreateRequire } from 'node:module';" + ' const require = __tpnsCreateRequire(import.meta.url);';
+export const BUNDLE_FORMAT = 'cjs';
 
 /**
  * Prefer the ESM build of packages that ship both (`module` before `main`):
@@ -45,7 +44,7 @@ export const EXTERNAL_MODULES: string[] = [];
 
 /** Props for `NodejsFunction({ bundling })`. */
 export const nodejsFunctionBundling: BundlingOptions = {
-  format: OutputFormat.ESM, // handler file is index.mjs
+  format: OutputFormat.CJS, // handler file is index.js
   target: BUNDLE_TARGET,
   minify: true,
   // Source maps ship with the bundle so minified stack traces can be mapped (live with the
@@ -53,7 +52,6 @@ export const nodejsFunctionBundling: BundlingOptions = {
   // sources are not embedded, which keeps the asset small.
   sourceMap: true,
   sourcesContent: false,
-  banner: ESM_REQUIRE_BANNER,
   mainFields: MAIN_FIELDS,
   bundleAwsSDK: true,
   externalModules: EXTERNAL_MODULES,
@@ -64,20 +62,20 @@ export const nodejsFunctionBundling: BundlingOptions = {
 
 /**
  * The same bundle through the esbuild API. Mirrors the CLI arguments CDK passes
- * for `nodejsFunctionBundling` (`--bundle --platform=node --format=esm
- * --target=node24 --minify --sourcemap --sources-content=false --banner:js=...
+ * for `nodejsFunctionBundling` (`--bundle --platform=node --format=cjs
+ * --target=node24 --minify --sourcemap --sources-content=false
  * --main-fields=module,main`). Add `entryPoints` and `outfile` (name it
- * `index.mjs` to match the deployed file).
+ * `index.js` to match the deployed file, in a folder with no package.json of
+ * `"type": "module"` above it, or `index.cjs`).
  */
 export const esbuildBuildOptions = {
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: BUNDLE_FORMAT,
   target: BUNDLE_TARGET,
   minify: true,
   sourcemap: true,
   sourcesContent: false,
-  banner: { js: ESM_REQUIRE_BANNER },
   mainFields: MAIN_FIELDS,
   external: EXTERNAL_MODULES,
 } as const satisfies BuildOptions;
