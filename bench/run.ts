@@ -287,7 +287,23 @@ const singleItem = async (child: string) => {
   );
 };
 
-const main = async () => {
+/** The figures, in the order they run; `npm run bench -- <name>...` runs only those named. */
+const FIGURES = {
+  'cold-start': (b) =>
+    coldStart({ project: b.project, plain: b.plain, fetchFloor: b.fetchFloor, undiciFloor: b.undiciFloor }, b.contextModule),
+  cpu: (b) => cpuPerItem(b.throughputChild),
+  'wall-5ms': (b) => wallTime(b.throughputChild, 5, 32, TARGETS.wall5msVsFloor),
+  'wall-20ms': (b) => wallTime(b.throughputChild, 20, 8, TARGETS.wall20msVsFloor),
+  'wall-two-apps': (b) => wallTimeTwoApps(b.throughputChild),
+  'peak-rss': (b) => peakRss({ project: b.project, plain: b.plain, undiciFloor: b.undiciFloor }, b.contextModule),
+  'single-item': (b) => singleItem(b.overheadChild),
+} satisfies Record<string, (bundles: Bundles) => Promise<void>>;
+
+type Bundles = Record<'project' | 'plain' | 'fetchFloor' | 'undiciFloor' | 'contextModule' | 'throughputChild' | 'overheadChild', string>;
+
+const main = async (names: string[]) => {
+  const unknown = names.filter((name) => !Object.hasOwn(FIGURES, name));
+  if (unknown.length) throw new Error(`unknown figure ${unknown.join(', ')}: choose from ${Object.keys(FIGURES).join(', ')}`);
   const [project, plain, fetchFloor, undiciFloor, contextModule, throughputChild, overheadChild] = await Promise.all([
     bundled('../functions/http.ts', 'index'),
     bundled('./plain-handler.ts', 'plain-handler'),
@@ -297,17 +313,12 @@ const main = async () => {
     bundled('./throughput.ts', 'throughput'),
     bundled('./overhead.ts', 'overhead'),
   ]);
-  await coldStart({ project, plain, fetchFloor, undiciFloor }, contextModule);
-  await cpuPerItem(throughputChild);
-  await wallTime(throughputChild, 5, 32, TARGETS.wall5msVsFloor);
-  await wallTime(throughputChild, 20, 8, TARGETS.wall20msVsFloor);
-  await wallTimeTwoApps(throughputChild);
-  await peakRss({ project, plain, undiciFloor }, contextModule);
-  await singleItem(overheadChild);
+  const bundles: Bundles = { project, plain, fetchFloor, undiciFloor, contextModule, throughputChild, overheadChild };
+  for (const [name, figure] of Object.entries(FIGURES)) if (names.length === 0 || names.includes(name)) await figure(bundles);
 };
 
 try {
-  await main();
+  await main(process.argv.slice(2));
 } finally {
   await rm(workDir, { recursive: true, force: true });
   await local.close();

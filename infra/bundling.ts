@@ -28,6 +28,14 @@ export const BUNDLE_TARGET = 'node24';
 export const BUNDLE_FORMAT = 'cjs';
 
 /**
+ * Dynamic `import()` compiled to `require()`. The AWS SDK's HTTP handler loads `node:http` with
+ * `await import('node:http')` when it first calls an http:// endpoint (the local stand-ins, a VPC
+ * endpoint without TLS): an ES import of a built-in again, the same ~40 ms facade as above, paid on
+ * the first request. esbuild turns the import into a `require` when told the target lacks `import()`.
+ */
+export const UNSUPPORTED_FEATURES = { 'dynamic-import': false } as const;
+
+/**
  * Prefer the ESM build of packages that ship both (`module` before `main`):
  * better tree shaking and fewer CommonJS wrappers. Packages with an `exports`
  * map are resolved through it (the `import` condition) regardless.
@@ -55,6 +63,7 @@ export const nodejsFunctionBundling: BundlingOptions = {
   mainFields: MAIN_FIELDS,
   bundleAwsSDK: true,
   externalModules: EXTERNAL_MODULES,
+  esbuildArgs: Object.fromEntries(Object.entries(UNSUPPORTED_FEATURES).map(([feature, on]) => [`--supported:${feature}`, String(on)])),
   // Never fall back to Docker (there is none on build machines); bundling
   // uses the esbuild from node_modules.
   forceDockerBundling: false,
@@ -64,7 +73,7 @@ export const nodejsFunctionBundling: BundlingOptions = {
  * The same bundle through the esbuild API. Mirrors the CLI arguments CDK passes
  * for `nodejsFunctionBundling` (`--bundle --platform=node --format=cjs
  * --target=node24 --minify --sourcemap --sources-content=false
- * --main-fields=module,main`). Add `entryPoints` and `outfile` (name it
+ * --main-fields=module,main --supported:dynamic-import=false`). Add `entryPoints` and `outfile` (name it
  * `index.js` to match the deployed file, in a folder with no package.json of
  * `"type": "module"` above it, or `index.cjs`).
  */
@@ -78,4 +87,5 @@ export const esbuildBuildOptions = {
   sourcesContent: false,
   mainFields: MAIN_FIELDS,
   external: EXTERNAL_MODULES,
+  supported: UNSUPPORTED_FEATURES,
 } as const satisfies BuildOptions;

@@ -156,6 +156,9 @@ const distinctAccounts = (entries: readonly { account: string; accountType?: num
 
 const distinctTokens = (tokens: readonly string[]): string[] => [...new Set(tokens)];
 
+/** Printable ASCII and no space: passes every ID_CHECKS check, with one regex instead of three. */
+const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
+
 /**
  * The fast path for the most common body, `{"accounts": ["a1", …]}` (issue 11: zod's per-item work was
  * a sixth of a 10,000-account request's CPU). It takes a body only when the schema surely accepts it,
@@ -171,7 +174,7 @@ const plainAccounts = (body: object): AccountKey[] | undefined => {
   const items: AccountKey[] = [];
   for (const account of accounts) {
     if (typeof account !== 'string' || account.length < 1 || account.length > REQUEST_LIMITS.maxIdLength) return undefined;
-    for (const { ok } of ID_CHECKS) if (!ok(account)) return undefined;
+    if (!PRINTABLE_ASCII.test(account)) for (const { ok } of ID_CHECKS) if (!ok(account)) return undefined;
     if (seen.has(account)) continue;
     seen.add(account);
     items.push({ account, accountType: 0 });

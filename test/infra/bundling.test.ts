@@ -57,6 +57,7 @@ describe('handler bundles (local esbuild, no Docker)', () => {
         const js = readFileSync(join(assetDirs[name], 'index.js'), 'utf8');
         // No ES import of a built-in is left: each would cost the cold start a module facade (node:http ~40 ms).
         expect(js).not.toMatch(/\bimport\s*[{*\w][^;]*from\s*["']node:/);
+        expect(js).not.toMatch(/\bimport\(\s*["']node:/); // nor a dynamic one (the SDK's http handler has one)
         expect(js).toMatch(/require\("node:http"\)/);
         expect(js.trimEnd().endsWith('//# sourceMappingURL=index.js.map')).toBe(true);
         const map = JSON.parse(readFileSync(join(assetDirs[name], 'index.js.map'), 'utf8'));
