@@ -1,28 +1,39 @@
-// Figure 4, in a fresh process: import the deployed bundle and serve one request.
+// Cold start and peak RSS, in a fresh process: load one handler bundle (the project's, the plain
+// handler or a floor, all built by bench/run.ts with infra/bundling.ts) and serve one request, then
+// optionally a second (a large query) for the peak RSS of a fresh container.
 // Plain JavaScript on purpose: a .ts file would load Node's type stripper, which Lambda never does.
-// Usage (by bench/run.ts): node cold-start.mjs [<bundle.mjs> <lambda-context.mjs> <event.json> <timeout-ms>]
+// Usage (by bench/run.ts): node cold-start.mjs [<bundle.cjs> <lambda-context.cjs> <event.json> <timeout-ms> [<second-event.json>]]
 // With no arguments it only reports how long Node itself took to start.
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
 const started = performance.now(); // ms since the process began
-const [bundle, contextModule, eventFile, timeoutMs] = process.argv.slice(2);
+const [bundle, contextModule, eventFile, timeoutMs, secondEventFile] = process.argv.slice(2);
 const done = (figures) => process.send(figures, () => process.exit(0));
+const readEvent = (file) => JSON.parse(readFileSync(file, 'utf8'));
+/** A CommonJS bundle's exports are its namespace's default; an ES module's, the namespace. */
+const exportsOf = (namespace) => (namespace.default && typeof namespace.default === 'object' ? namespace.default : namespace);
 
 if (!bundle) {
   done({ nodeStartMs: started });
 } else {
-  const event = JSON.parse(readFileSync(eventFile, 'utf8'));
-  const { lambdaContext } = await import(pathToFileURL(contextModule).href);
+  const event = readEvent(eventFile);
+  const { lambdaContext } = exportsOf(await import(pathToFileURL(contextModule).href));
   const beforeImport = performance.now();
-  const { handler } = await import(pathToFileURL(bundle).href);
+  const { handler } = exportsOf(await import(pathToFileURL(bundle).href));
   const imported = performance.now();
   const result = await handler(event, lambdaContext('tpns-bindings-http', Number(timeoutMs)));
   const answered = performance.now();
-  done({
+  const figures = {
     nodeStartMs: started,
     importMs: imported - beforeImport,
     firstRequestMs: answered - imported,
     status: result.statusCode,
-  });
+  };
+  if (secondEventFile) {
+    const second = await handler(readEvent(secondEventFile), lambdaContext('tpns-bindings-http', Number(timeoutMs)));
+    if (second.statusCode !== 200) throw new Error(`the large query answered ${second.statusCode}`);
+    figures.peakRssMb = process.resourceUsage().maxRSS / 1024;
+  }
+  done(figures);
 }

@@ -1,15 +1,18 @@
 /**
- * `npm run bench`: the figures of issue 3, measured on the sandbox, printed as one table.
- * Figures, not a test: they depend on the machine (the README's Performance section records them per machine).
+ * `npm run bench`: issue 11's figures, measured on the sandbox, printed as one table. Each figure is the
+ * project's beside the floor (direct undici/fetch calls, bench/floor.ts) and the plain handler a developer
+ * would write with the same SDK (bench/plain-handler.ts), built here the same way, run interleaved, and
+ * given as median (min-max) over repeats. Targets are ratios within this one run: absolute figures
+ * depend on how busy the machine is (the README's Performance section records them per machine).
  *
- * Each figure runs in its own fresh child process, bundled by esbuild exactly as the function
- * is deployed (infra/bundling.ts) and with its environment, so the harness's own work and memory,
- * and Node's TypeScript stripper, stay out of the figures. The sandbox and the Secrets Manager
- * stand-in run here; the children reach them over HTTP.
+ * Every figure runs in fresh child processes, bundled by esbuild exactly as the function is deployed
+ * (infra/bundling.ts) and with its environment, so the harness's own work and memory, and Node's
+ * TypeScript stripper, stay out of the figures. The sandbox and the Secrets Manager stand-in run here;
+ * the children reach them over HTTP. One function per figure below; `main` calls each once.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -17,26 +20,31 @@ import { FUNCTION_TIMEOUTS_MS, METRICS_NAMESPACE, SERVICE_NAME } from '../functi
 import { esbuildBuildOptions } from '../infra/bundling.ts';
 import { TPNS_BINDINGS_DEFAULTS } from '../infra/tpns-bindings.ts';
 import { sandboxSecret, startLocalEnvironment } from '../local/environment.ts';
-import { type ChildReport, LARGE_QUERY, percentile, queryEvent } from './support.ts';
+import { accountNames, type ChildReport, LARGE_QUERY, queryEvent, type Spread, spread } from './support.ts';
 
+/** Issue 11's targets: project ÷ reference, medians of per-repeat ratios, within one run. */
 const TARGETS = {
+  coldStartVsPlain: 1.0,
+  coldStartVsFetchFloor: 1.25,
+  cpuPerItemVsFloor: 1.5,
+  wall5msVsFloor: 1.3,
+  wall20msVsFloor: 1.08,
+  peakRssVsFloor: 1.1,
   addedMedianMs: 0.3,
-  largeQueryVsIdeal: 1.3,
-  sequentialSpeedup: 6,
   secretReads: 1,
-  coldStartMs: 150,
-  peakRssMb: 150,
 } as const;
-const COLD_STARTS = 7;
+const COLD_STARTS = 9;
+const PEAK_RSS_REPEATS = 3;
 const TWO_APPS_SECRET_ID = 'tpns/two-apps';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
 // ── stand-ins, and the environment the deployed function would have ──────────────────────
 const standInEnv: NodeJS.ProcessEnv = {};
-// The figures below are of one app: the single-app secret.
+// The figures are of one app (the single-app secret), but for the rows that say two.
 const local = await startLocalEnvironment(standInEnv, { secretForm: 'single' });
 if (local.mode !== 'sandbox') throw new Error('the benchmark runs on the sandbox');
+local.aws.secrets.set(TWO_APPS_SECRET_ID, sandboxSecret('apps'));
 const { maxBatch, concurrency, logLevel } = TPNS_BINDINGS_DEFAULTS;
 const childEnv: NodeJS.ProcessEnv = {
   PATH: process.env.PATH,
@@ -65,150 +73,265 @@ const runChild = (args: string[], env: NodeJS.ProcessEnv = {}) =>
       code === 0 && result ? resolve(result) : reject(new Error(`${args.join(' ')} exited with code ${code}`)),
     );
   });
+const samples = (figures: ChildReport, key: string): number[] => figures[key] as number[];
 
-const n = (value: number | string | undefined, digits = 0) =>
-  Number(value).toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-
-type Row = [figure: string, measured: string, target: string, ratio: string, verdict: string];
-const verdict = (ok: boolean) => (ok ? 'ok' : 'MISSED');
+// ── the table ────────────────────────────────────────────────────────────────────────────
+type Row = [figure: string, project: string, floor: string, plain: string, ratio: string, target: string, verdict: string];
 const rows: Row[] = [];
+const n = (value: number, digits = 0) => value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const shown = (s: Spread | undefined, unit: string, digits = 0) =>
+  s ? `${n(s.median, digits)} ${unit} (${n(s.min, digits)}-${n(s.max, digits)})` : '-';
+/** Per-repeat ratios (the samples are paired, taken interleaved), as median (min-max). */
+const ratios = (project: readonly number[], reference: readonly number[]): Spread => spread(project.map((p, i) => p / reference[i]!));
+const shownRatio = (r: Spread, of: string) => `${n(r.median, 2)} x ${of} (${n(r.min, 2)}-${n(r.max, 2)})`;
+/** A ratio target, checked on the median ratio. */
+const ratioRow = (figure: string, cells: [string, string, string], r: Spread, of: string, target: number): Row => [
+  figure,
+  ...cells,
+  shownRatio(r, of),
+  `<= ${target} x ${of}`,
+  r.median <= target ? 'ok' : 'MISSED',
+];
 
+// ── bundles: the project's handler, the plain handler and the floors, built alike ──────────
 const workDir = await mkdtemp(join(tmpdir(), 'tpns-bench-'));
-/** `entry` bundled with the deployed options into workDir/`name`. */
+/** `entry` bundled with the deployed options into workDir/`name`, named for the deployed format. */
 const bundled = async (entry: string, name: string): Promise<string> => {
-  const outfile = join(workDir, name);
+  const outfile = join(workDir, `${name}.${esbuildBuildOptions.format === 'cjs' ? 'cjs' : 'mjs'}`);
   await build({ ...esbuildBuildOptions, entryPoints: [here(entry)], outfile, logLevel: 'warning' });
   return outfile;
 };
+const eventFile = async (name: string, accounts: string[]): Promise<string> => {
+  const file = join(workDir, `${name}.json`);
+  await writeFile(file, JSON.stringify(queryEvent({ accounts })));
+  return file;
+};
+
+type ColdVariant = 'project' | 'plain' | 'fetchFloor' | 'undiciFloor';
+
+// ── cold start: spawn → first answer, the first secret read included ──────────────────────
+const coldStart = async (bundles: Record<ColdVariant, string>, contextModule: string) => {
+  const event = await eventFile('single', ['account1']);
+  const args = (bundle: string) => [here('./cold-start.mjs'), bundle, contextModule, event, String(FUNCTION_TIMEOUTS_MS.http)];
+  const variants = Object.keys(bundles) as ColdVariant[];
+  for (const variant of variants) await runChild(args(bundles[variant])); // fills the OS file cache; not counted
+  const total: Record<ColdVariant | 'bareNode', number[]> = { project: [], plain: [], fetchFloor: [], undiciFloor: [], bareNode: [] };
+  const phases: { importMs: number[]; firstRequestMs: number[] } = { importMs: [], firstRequestMs: [] };
+  for (let round = 0; round < COLD_STARTS; round++) {
+    for (let i = 0; i < variants.length; i++) {
+      const variant = variants[(round + i) % variants.length]!;
+      const { figures, reportedAfterMs } = await runChild(args(bundles[variant]));
+      if (figures.status !== 200) throw new Error(`the ${variant} bundle answered ${figures.status}`);
+      total[variant].push(reportedAfterMs);
+      if (variant === 'project') {
+        phases.importMs.push(Number(figures.importMs));
+        phases.firstRequestMs.push(Number(figures.firstRequestMs));
+      }
+    }
+    total.bareNode.push((await runChild([here('./cold-start.mjs')])).reportedAfterMs);
+  }
+  const floors = `fetch ${shown(spread(total.fetchFloor), 'ms')}; undici ${shown(spread(total.undiciFloor), 'ms')}`;
+  const cells: [string, string, string] = [shown(spread(total.project), 'ms'), floors, shown(spread(total.plain), 'ms')];
+  rows.push(
+    ratioRow('Cold start, spawn -> first answer', cells, ratios(total.project, total.plain), 'plain', TARGETS.coldStartVsPlain),
+    ratioRow(
+      '   ... against the fetch floor',
+      ['', '', ''],
+      ratios(total.project, total.fetchFloor),
+      'fetch floor',
+      TARGETS.coldStartVsFetchFloor,
+    ),
+    [
+      '   ... where the time goes (project)',
+      `import ${shown(spread(phases.importMs), 'ms')}, first request ${shown(spread(phases.firstRequestMs), 'ms')}`,
+      `bare Node ${shown(spread(total.bareNode), 'ms')}`,
+      '',
+      shownRatio(ratios(total.project, total.bareNode), 'bare Node'),
+      '-',
+      'reported',
+    ],
+  );
+  const kb = async (file: string) => n((await stat(file)).size / 1024);
+  rows.push([
+    `   Bundle size (esbuild, minified ${esbuildBuildOptions.format}, as deployed)`,
+    `${await kb(bundles.project)} KB`,
+    `fetch ${await kb(bundles.fetchFloor)} KB; undici ${await kb(bundles.undiciFloor)} KB`,
+    `${await kb(bundles.plain)} KB`,
+    '-',
+    '-',
+    'reported',
+  ]);
+};
+
+// ── peak RSS of a fresh container's 10,000-account query ─────────────────────────────────
+const peakRss = async (bundles: Record<'project' | 'plain' | 'undiciFloor', string>, contextModule: string) => {
+  const single = await eventFile('single', ['account1']);
+  const large = await eventFile('large', accountNames(LARGE_QUERY.accounts));
+  const variants = Object.keys(bundles) as (keyof typeof bundles)[];
+  const mb: Record<keyof typeof bundles, number[]> = { project: [], plain: [], undiciFloor: [] };
+  for (let round = 0; round < PEAK_RSS_REPEATS; round++) {
+    for (let i = 0; i < variants.length; i++) {
+      const variant = variants[(round + i) % variants.length]!;
+      const args = [here('./cold-start.mjs'), bundles[variant], contextModule, single, String(FUNCTION_TIMEOUTS_MS.http), large];
+      mb[variant].push(Number((await runChild(args)).figures.peakRssMb));
+    }
+  }
+  const cells: [string, string, string] = [
+    shown(spread(mb.project), 'MB'),
+    shown(spread(mb.undiciFloor), 'MB'),
+    shown(spread(mb.plain), 'MB'),
+  ];
+  rows.push(
+    ratioRow(
+      `Peak RSS, ${n(LARGE_QUERY.accounts)}-account query, fresh process`,
+      cells,
+      ratios(mb.project, mb.undiciFloor),
+      'floor',
+      TARGETS.peakRssVsFloor,
+    ),
+  );
+};
+
+// ── a 10,000-account query: CPU per item, and wall time at a given latency and concurrency ───
+const largeQuery = (child: string, latencyMs: number, inFlight: number, env: NodeJS.ProcessEnv = {}) =>
+  runChild([child], { BENCH_LATENCY_MS: String(latencyMs), TPNS_CONCURRENCY: String(inFlight), ...env });
+
+const cpuPerItem = async (child: string) => {
+  const { figures } = await largeQuery(child, 0, concurrency);
+  const cpu = (variant: string) => samples(figures, `${variant}CpuPerItemUs`);
+  const cells: [string, string, string] = [
+    shown(spread(cpu('project')), 'us', 1),
+    shown(spread(cpu('floor')), 'us', 1),
+    shown(spread(cpu('plain')), 'us', 1),
+  ];
+  rows.push(
+    ratioRow(
+      `CPU per item, ${n(LARGE_QUERY.accounts)} accounts, 0 ms/call`,
+      cells,
+      ratios(cpu('project'), cpu('floor')),
+      'floor',
+      TARGETS.cpuPerItemVsFloor,
+    ),
+    ['   ... against the plain handler', '', '', '', shownRatio(ratios(cpu('project'), cpu('plain')), 'plain'), '-', 'reported'],
+  );
+};
+
+const wallTime = async (child: string, latencyMs: number, inFlight: number, target: number) => {
+  const { figures } = await largeQuery(child, latencyMs, inFlight, {
+    BENCH_VARIANTS: 'project,floor',
+    ...(latencyMs >= 20 ? { BENCH_SEQUENTIAL: '1' } : {}),
+  });
+  const wall = (variant: string) => samples(figures, `${variant}WallMs`);
+  const cells: [string, string, string] = [shown(spread(wall('project')), 'ms'), shown(spread(wall('floor')), 'ms'), '-'];
+  const figure = `${n(LARGE_QUERY.accounts)} accounts, ${latencyMs} ms/call, ${inFlight} in flight`;
+  rows.push(ratioRow(figure, cells, ratios(wall('project'), wall('floor')), 'floor', target));
+  if (figures.sequentialMs) {
+    const sequential = samples(figures, 'sequentialMs')[0]!;
+    rows.push([
+      '   ... against one call at a time (a per-call SDK)',
+      '',
+      `${n(sequential)} ms sequential`,
+      '-',
+      `${n(sequential / spread(wall('project')).median, 1)} x faster`,
+      '-',
+      'reported',
+    ]);
+  }
+};
+
+/** The same at 20 ms and 8 in flight, over the sandbox's two apps in one secret (issue 10): 200 calls in one pool. */
+const wallTimeTwoApps = async (child: string) => {
+  const { figures } = await largeQuery(child, 20, concurrency, { BENCH_VARIANTS: 'project,floor', TPNS_SECRET_ID: TWO_APPS_SECRET_ID });
+  const wall = (variant: string) => samples(figures, `${variant}WallMs`);
+  const cells: [string, string, string] = [shown(spread(wall('project')), 'ms'), shown(spread(wall('floor')), 'ms'), '-'];
+  rows.push(ratioRow('   ... over 2 apps (200 calls)', cells, ratios(wall('project'), wall('floor')), 'floor', TARGETS.wall20msVsFloor));
+};
+
+// ── added time per single-item request; secret reads of a warm container ───────────────────
+const singleItem = async (child: string) => {
+  const readsBefore = local.aws.secretReads.length;
+  const { figures } = await runChild([child]);
+  const secretReads = local.aws.secretReads.length - readsBefore;
+  const { figures: twoApps } = await runChild([child], { TPNS_SECRET_ID: TWO_APPS_SECRET_ID });
+  const handler = samples(figures, 'handlerBlockMedians');
+  const direct = samples(figures, 'directBlockMedians');
+  const added = spread(handler.map((h, i) => h - direct[i]!));
+  rows.push(
+    [
+      `Added per single-item request (median of ${n(Number(figures.pairs))} interleaved pairs)`,
+      shown(spread(handler), 'ms', 3),
+      `direct undici ${shown(spread(direct), 'ms', 3)}`,
+      '-',
+      `+${shown(added, 'ms', 3)}; ${shownRatio(ratios(handler, direct), 'direct')}`,
+      `<= +${TARGETS.addedMedianMs} ms`,
+      added.median <= TARGETS.addedMedianMs ? 'ok' : 'MISSED',
+    ],
+    [
+      '   ... with two apps instead of one',
+      shown(spread(samples(twoApps, 'handlerBlockMedians')), 'ms', 3),
+      '',
+      '',
+      shownRatio(ratios(samples(twoApps, 'handlerBlockMedians'), handler), 'one app'),
+      '-',
+      'reported',
+    ],
+    [
+      'GetSecretValue calls, one warm container',
+      `${secretReads} over ${n(Number(figures.invocations))} invocations`,
+      '',
+      '',
+      '-',
+      `${TARGETS.secretReads}`,
+      secretReads === TARGETS.secretReads ? 'ok' : 'MISSED',
+    ],
+  );
+};
+
+/** The figures, in the order they run; `npm run bench -- <name>...` runs only those named. */
+const FIGURES = {
+  'cold-start': (b) =>
+    coldStart({ project: b.project, plain: b.plain, fetchFloor: b.fetchFloor, undiciFloor: b.undiciFloor }, b.contextModule),
+  cpu: (b) => cpuPerItem(b.throughputChild),
+  'wall-5ms': (b) => wallTime(b.throughputChild, 5, 32, TARGETS.wall5msVsFloor),
+  'wall-20ms': (b) => wallTime(b.throughputChild, 20, 8, TARGETS.wall20msVsFloor),
+  'wall-two-apps': (b) => wallTimeTwoApps(b.throughputChild),
+  'peak-rss': (b) => peakRss({ project: b.project, plain: b.plain, undiciFloor: b.undiciFloor }, b.contextModule),
+  'single-item': (b) => singleItem(b.overheadChild),
+} satisfies Record<string, (bundles: Bundles) => Promise<void>>;
+
+type Bundles = Record<'project' | 'plain' | 'fetchFloor' | 'undiciFloor' | 'contextModule' | 'throughputChild' | 'overheadChild', string>;
+
+const main = async (names: string[]) => {
+  const unknown = names.filter((name) => !Object.hasOwn(FIGURES, name));
+  if (unknown.length) throw new Error(`unknown figure ${unknown.join(', ')}: choose from ${Object.keys(FIGURES).join(', ')}`);
+  const [project, plain, fetchFloor, undiciFloor, contextModule, throughputChild, overheadChild] = await Promise.all([
+    bundled('../functions/http.ts', 'index'),
+    bundled('./plain-handler.ts', 'plain-handler'),
+    bundled('./floor-fetch.ts', 'floor-fetch'),
+    bundled('./floor-undici.ts', 'floor-undici'),
+    bundled('../local/lambda-context.ts', 'lambda-context'),
+    bundled('./throughput.ts', 'throughput'),
+    bundled('./overhead.ts', 'overhead'),
+  ]);
+  const bundles: Bundles = { project, plain, fetchFloor, undiciFloor, contextModule, throughputChild, overheadChild };
+  for (const [name, figure] of Object.entries(FIGURES)) if (names.length === 0 || names.includes(name)) await figure(bundles);
+};
 
 try {
-  const [bundle, contextModule, overheadChild, largeQueryChild] = await Promise.all([
-    bundled('../functions/http.ts', 'index.mjs'),
-    bundled('../local/lambda-context.ts', 'lambda-context.mjs'),
-    bundled('./overhead.ts', 'overhead.mjs'),
-    bundled('./large-query.ts', 'large-query.mjs'),
-  ]);
-
-  // ── 4. cold start of the deployed bundle ─────────────────────────────────────────────────
-  const eventFile = join(workDir, 'event.json');
-  await writeFile(eventFile, JSON.stringify(queryEvent({ accounts: ['account1'] })));
-  const bundleKb = (await stat(bundle)).size / 1024;
-
-  const coldStartArgs = [here('./cold-start.mjs'), bundle, contextModule, eventFile, String(FUNCTION_TIMEOUTS_MS.http)];
-  await runChild(coldStartArgs); // fills the OS file cache; not counted
-  const cold: { total: number; node: number; importMs: number; firstRequest: number }[] = [];
-  const bareNode: number[] = [];
-  for (let i = 0; i < COLD_STARTS; i++) {
-    const { figures, reportedAfterMs } = await runChild(coldStartArgs);
-    if (figures.status !== 200) throw new Error(`the bundled handler answered ${figures.status}`);
-    cold.push({
-      total: reportedAfterMs,
-      node: Number(figures.nodeStartMs),
-      importMs: Number(figures.importMs),
-      firstRequest: Number(figures.firstRequestMs),
-    });
-    bareNode.push((await runChild([here('./cold-start.mjs')], { NODE_OPTIONS: '' })).reportedAfterMs);
-  }
-  const median = (pick: (c: (typeof cold)[number]) => number) => percentile(cold.map(pick), 50);
-  const coldMs = median((c) => c.total);
-
-  // ── 1 and 3. overhead of the handler; secret reads of a warm container ───────────────────
-  const readsBefore = local.aws.secretReads.length;
-  const { figures: overhead } = await runChild([overheadChild]);
-  const secretReads = local.aws.secretReads.length - readsBefore;
-  // The same, and figure 2, for a product of two apps (issue 10): the sandbox's two apps in one secret.
-  local.aws.secrets.set(TWO_APPS_SECRET_ID, sandboxSecret('apps'));
-  const { figures: overheadTwoApps } = await runChild([overheadChild], { TPNS_SECRET_ID: TWO_APPS_SECRET_ID });
-  const addedByTwoApps = Number(overheadTwoApps.handlerMedian) - Number(overhead.handlerMedian);
-  const addedMedian = Number(overhead.handlerMedian) - Number(overhead.directMedian);
-  const addedP99 = Number(overhead.handlerP99) - Number(overhead.directP99);
-  rows.push(
-    [
-      '1. Added per single-item request, median',
-      `${n(addedMedian, 3)} ms (handler ${n(overhead.handlerMedian, 3)}, direct undici ${n(overhead.directMedian, 3)}; ${n(overhead.pairs)} pairs)`,
-      `<= ${TARGETS.addedMedianMs} ms`,
-      `${n(addedMedian / TARGETS.addedMedianMs, 2)} x target`,
-      verdict(addedMedian <= TARGETS.addedMedianMs),
-    ],
-    [
-      '   ... with two apps instead of one, median',
-      `${n(addedByTwoApps, 3)} ms more (handler ${n(overheadTwoApps.handlerMedian, 3)} with 2 apps, ${n(overhead.handlerMedian, 3)} with 1)`,
-      '-',
-      `${n(Number(overheadTwoApps.handlerMedian) / Number(overhead.handlerMedian), 2)} x one app`,
-      'reported',
-    ],
-    [
-      '   Added per single-item request, p99',
-      `${n(addedP99, 3)} ms (handler ${n(overhead.handlerP99, 3)}, direct undici ${n(overhead.directP99, 3)})`,
-      '-',
-      '-',
-      'reported',
-    ],
-  );
-
-  // ── 2 and 5. a 10,000-account query; peak RSS ────────────────────────────────────────────
-  const { figures: large } = await runChild([largeQueryChild]);
-  const { figures: largeTwoApps } = await runChild([largeQueryChild], { TPNS_SECRET_ID: TWO_APPS_SECRET_ID });
-  const idealTwoAppsMs = Math.ceil((2 * Math.ceil(LARGE_QUERY.accounts / maxBatch)) / concurrency) * LARGE_QUERY.latencyMs;
-  const wallTwoApps = Number(largeTwoApps.wallMedian);
-  const chunks = Math.ceil(LARGE_QUERY.accounts / maxBatch);
-  const idealMs = Math.ceil(chunks / concurrency) * LARGE_QUERY.latencyMs;
-  const wall = Number(large.wallMedian);
-  const speedup = Number(large.sequentialMs) / wall;
-  rows.push(
-    [
-      `2. ${n(LARGE_QUERY.accounts)} accounts, batch ${maxBatch}, concurrency ${concurrency}, ${LARGE_QUERY.latencyMs} ms/call`,
-      `${n(wall)} ms median of ${LARGE_QUERY.runs} (${n(large.wallMin)}-${n(large.wallMax)}; ${n(large.callsPerQuery)} calls, peak ${large.peakConcurrent} in flight; floor here ${n(large.floorMedian)})`,
-      `<= ${TARGETS.largeQueryVsIdeal} x ideal ${idealMs} ms`,
-      `${n(wall / idealMs, 2)} x ideal`,
-      verdict(wall <= TARGETS.largeQueryVsIdeal * idealMs),
-    ],
-    [
-      '   ... against a sequential chunk-after-chunk loop',
-      `${n(large.sequentialMs)} ms sequential`,
-      `>= ${TARGETS.sequentialSpeedup} x faster`,
-      `${n(speedup, 1)} x faster`,
-      verdict(speedup >= TARGETS.sequentialSpeedup),
-    ],
-    [
-      `   ... over 2 apps (one pool of ${concurrency})`,
-      `${n(wallTwoApps)} ms median of ${LARGE_QUERY.runs} (${n(largeTwoApps.wallMin)}-${n(largeTwoApps.wallMax)}; ${n(largeTwoApps.callsPerQuery)} calls, peak ${largeTwoApps.peakConcurrent} in flight)`,
-      `<= ${TARGETS.largeQueryVsIdeal} x ideal ${idealTwoAppsMs} ms`,
-      `${n(wallTwoApps / idealTwoAppsMs, 2)} x ideal`,
-      verdict(wallTwoApps <= TARGETS.largeQueryVsIdeal * idealTwoAppsMs),
-    ],
-    [
-      '3. GetSecretValue calls, one warm container',
-      `${secretReads} over ${n(overhead.invocations)} invocations (first ${n(overhead.warmInvocations)} included)`,
-      `${TARGETS.secretReads}`,
-      `${secretReads}`,
-      verdict(secretReads === TARGETS.secretReads),
-    ],
-    [
-      '4. Cold start: spawn -> first response (bundle)',
-      `${n(coldMs)} ms median of ${COLD_STARTS} (Node ${n(median((c) => c.node))}, import ${n(median((c) => c.importMs))}, first request ${n(median((c) => c.firstRequest))}; bare Node ${n(percentile(bareNode, 50))})`,
-      `<= ${TARGETS.coldStartMs} ms`,
-      `${n(coldMs / TARGETS.coldStartMs, 2)} x target`,
-      verdict(coldMs <= TARGETS.coldStartMs),
-    ],
-    ['   Bundle size (esbuild, minified ESM, as deployed)', `${n(bundleKb)} KB (source map apart)`, '-', '-', 'reported'],
-    [
-      `5. Peak RSS, ${n(LARGE_QUERY.accounts)}-account query`,
-      `${n(large.firstQueryRssMb)} MB in a fresh container's first (${n(large.lastQueryRssMb)} MB after ${large.queries})`,
-      `<= ${TARGETS.peakRssMb} MB`,
-      `${n(Number(large.firstQueryRssMb) / TARGETS.peakRssMb, 2)} x target`,
-      verdict(Number(large.firstQueryRssMb) <= TARGETS.peakRssMb),
-    ],
-  );
+  await main(process.argv.slice(2));
 } finally {
   await rm(workDir, { recursive: true, force: true });
   await local.close();
 }
 
-const header: Row = ['figure', 'measured', 'target', 'ratio', 'verdict'];
+const header: Row = ['figure', 'project', 'floor', 'plain handler', 'ratio, median (min-max)', 'target', 'verdict'];
 const widths = header.map((_, column) => Math.max(...[header, ...rows].map((row) => row[column]!.length)));
 const line = (row: Row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ');
-console.log(`tpns-bindings benchmark on the sandbox: ${cpus().length} x ${cpus()[0]?.model.trim()}, Node ${process.version}`);
+console.log(
+  `tpns-bindings benchmark on the sandbox: ${cpus().length} x ${cpus()[0]?.model.trim()}, Node ${process.version}, load ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
 console.log(line(header));
 console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
 for (const row of rows) console.log(line(row));

@@ -26,13 +26,27 @@ import { LOGGER_CONTEXT_OPTIONS, logger, metrics } from './observability.ts';
 export const DEADLINE_MARGIN_MS = 1_000;
 /** The largest serialized result this handler returns: Lambda's limit, less a little for the runtime's framing. */
 export const MAX_RESPONSE_BYTES = LAMBDA_RESPONSE_LIMIT_BYTES - 4_096;
-/** JSON escapes one UTF-16 unit into at most 6 bytes (`\u001f`): a body this short always fits, unmeasured. */
-const UNMEASURED_BODY_CHARS = Math.floor((MAX_RESPONSE_BYTES - 4_096) / 6);
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
 
-/** The size Lambda would measure (the result serialized, the body a JSON string in it) when it is over the limit. */
+/**
+ * The size Lambda would measure (the result serialized, the body a JSON string in it) when it is over
+ * the limit. Measured without serializing the body again (issue 11: that was a tenth of a 10,000-item
+ * query's CPU): the body is JSON text, so it holds no raw control character, and escaping it once more
+ * adds one byte per `"` and per `\`, nothing else. Every byte at most doubles: a body under half the
+ * room is not even counted.
+ */
 const oversize = (result: JsonResult): number | undefined => {
-  if (result.body.length <= UNMEASURED_BODY_CHARS) return undefined;
-  const size = Buffer.byteLength(JSON.stringify(result));
+  const { body } = result;
+  const framing = Buffer.byteLength(JSON.stringify({ ...result, body: '' }));
+  const bodyBytes = Buffer.byteLength(body);
+  if (framing + 2 * bodyBytes <= MAX_RESPONSE_BYTES) return undefined;
+  let escapes = 0;
+  for (let i = 0; i < body.length; i++) {
+    const unit = body.charCodeAt(i);
+    if (unit === QUOTE || unit === BACKSLASH) escapes++;
+  }
+  const size = framing + bodyBytes + escapes;
   return size > MAX_RESPONSE_BYTES ? size : undefined;
 };
 

@@ -19,14 +19,21 @@ import type { BuildOptions } from 'esbuild';
 export const BUNDLE_TARGET = 'node24';
 
 /**
- * ESM output bundles CommonJS dependencies (undici, parts of the AWS SDK and
- * @smithy) whose code calls `require('node:...')`. An ES module has no
- * `require`, so esbuild's `__require` shim would throw "Dynamic require of ...
- * is not supported". The banner defines a real `require` at the top of the
- * bundle. The import is aliased so it cannot collide with bundled code.
+ * CommonJS output (index.js). Measured (issue 11): an ES module that imports `node:http` makes Node
+ * build a module facade whose getters load Node's internal undici, about 40 ms of every cold start;
+ * bundled as CommonJS, the same built-ins are `require`d for a few ms. The ESM-only packages
+ * (@middy/*, Powertools) bundle into CommonJS as well: none of the bundled code uses top-level
+ * `await` or `import.meta`, which CommonJS has not (esbuild would fail or warn).
  */
-export const ESM_REQUIRE_BANNER =
-  "import { createRequire as __tpnsCreateRequire } from 'node:module';" + ' const require = __tpnsCreateRequire(import.meta.url);';
+export const BUNDLE_FORMAT = 'cjs';
+
+/**
+ * Dynamic `import()` compiled to `require()`. The AWS SDK's HTTP handler loads `node:http` with
+ * `await import('node:http')` when it first calls an http:// endpoint (the local stand-ins, a VPC
+ * endpoint without TLS): an ES import of a built-in again, the same ~40 ms facade as above, paid on
+ * the first request. esbuild turns the import into a `require` when told the target lacks `import()`.
+ */
+export const UNSUPPORTED_FEATURES = { 'dynamic-import': false } as const;
 
 /**
  * Prefer the ESM build of packages that ship both (`module` before `main`):
@@ -45,7 +52,7 @@ export const EXTERNAL_MODULES: string[] = [];
 
 /** Props for `NodejsFunction({ bundling })`. */
 export const nodejsFunctionBundling: BundlingOptions = {
-  format: OutputFormat.ESM, // handler file is index.mjs
+  format: OutputFormat.CJS, // handler file is index.js
   target: BUNDLE_TARGET,
   minify: true,
   // Source maps ship with the bundle so minified stack traces can be mapped (live with the
@@ -53,10 +60,10 @@ export const nodejsFunctionBundling: BundlingOptions = {
   // sources are not embedded, which keeps the asset small.
   sourceMap: true,
   sourcesContent: false,
-  banner: ESM_REQUIRE_BANNER,
   mainFields: MAIN_FIELDS,
   bundleAwsSDK: true,
   externalModules: EXTERNAL_MODULES,
+  esbuildArgs: Object.fromEntries(Object.entries(UNSUPPORTED_FEATURES).map(([feature, on]) => [`--supported:${feature}`, String(on)])),
   // Never fall back to Docker (there is none on build machines); bundling
   // uses the esbuild from node_modules.
   forceDockerBundling: false,
@@ -64,20 +71,21 @@ export const nodejsFunctionBundling: BundlingOptions = {
 
 /**
  * The same bundle through the esbuild API. Mirrors the CLI arguments CDK passes
- * for `nodejsFunctionBundling` (`--bundle --platform=node --format=esm
- * --target=node24 --minify --sourcemap --sources-content=false --banner:js=...
- * --main-fields=module,main`). Add `entryPoints` and `outfile` (name it
- * `index.mjs` to match the deployed file).
+ * for `nodejsFunctionBundling` (`--bundle --platform=node --format=cjs
+ * --target=node24 --minify --sourcemap --sources-content=false
+ * --main-fields=module,main --supported:dynamic-import=false`). Add `entryPoints` and `outfile` (name it
+ * `index.js` to match the deployed file, in a folder with no package.json of
+ * `"type": "module"` above it, or `index.cjs`).
  */
 export const esbuildBuildOptions = {
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: BUNDLE_FORMAT,
   target: BUNDLE_TARGET,
   minify: true,
   sourcemap: true,
   sourcesContent: false,
-  banner: { js: ESM_REQUIRE_BANNER },
   mainFields: MAIN_FIELDS,
   external: EXTERNAL_MODULES,
+  supported: UNSUPPORTED_FEATURES,
 } as const satisfies BuildOptions;

@@ -92,12 +92,13 @@ export const normalizeAccountTokens = (items: readonly AccountKey[], response: T
     response.accountTokens,
     (entry) => entry.account,
   );
-  return items.map((item, i) => ({
-    account: item.account,
-    accountType: item.accountType,
-    ...outcome(response.codes[i] as number),
-    tokens: stringsOf(entries[i]?.token_list),
-  }));
+  // Built whole, not spread from outcome(): a 10,000-account answer makes 10,000 of these (issue 11).
+  return items.map(({ account, accountType }, i) => {
+    const code = response.codes[i] as number;
+    const status = itemStatus(code);
+    const tokens = stringsOf(entries[i]?.token_list);
+    return status === 'ok' ? { account, accountType, status, tokens } : { account, accountType, status, code, tokens };
+  });
 };
 
 /** Beyond this, Date cannot represent the binding time; TPNS's value is then not a time. */

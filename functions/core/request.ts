@@ -17,6 +17,13 @@ export type Query = ({ kind: 'accounts'; items: AccountKey[] } | { kind: 'tokens
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 const NOT_WHITESPACE = /\S/;
 
+/** The checks of an id past its length, in order; each aborts, so an id gets the first message that applies. */
+const ID_CHECKS: readonly { ok: (value: string) => boolean; error: string }[] = [
+  { ok: (value) => !CONTROL_CHARACTER.test(value), error: 'must not contain control characters' },
+  { ok: (value) => value.isWellFormed(), error: 'must not contain lone surrogates (malformed UTF-16)' },
+  { ok: (value) => NOT_WHITESPACE.test(value), error: 'must not be only whitespace' },
+];
+
 /**
  * Accounts and tokens, wherever they come from (bodies, paths, event details). Each check aborts, so an
  * id gets one message, the first that applies. zod counts a string's length in Unicode code points
@@ -28,9 +35,7 @@ const id = z.string({ error: 'must be a string' }).check(
     error: `must be at most ${REQUEST_LIMITS.maxIdLength} characters (Unicode code points)`,
     abort: true,
   }),
-  z.refine((value: string) => !CONTROL_CHARACTER.test(value), { error: 'must not contain control characters', abort: true }),
-  z.refine((value: string) => value.isWellFormed(), { error: 'must not contain lone surrogates (malformed UTF-16)', abort: true }),
-  z.refine((value: string) => NOT_WHITESPACE.test(value), { error: 'must not be only whitespace', abort: true }),
+  ...ID_CHECKS.map(({ ok, error }) => z.refine<string>(ok, { error, abort: true })),
 );
 
 const accountType = z
@@ -135,19 +140,47 @@ const parseWith = <T>(schema: z.ZodMiniType<T>, input: unknown, root: string): T
   return parsed.data;
 };
 
+/** The accounts seen, by account type: no key string built per item (issue 11: a tenth of the request's CPU). */
 const distinctAccounts = (entries: readonly { account: string; accountType?: number | undefined }[]): AccountKey[] => {
-  const seen = new Set<string>();
+  const seenByType = new Map<number, Set<string>>();
   const items: AccountKey[] = [];
   for (const { account, accountType = 0 } of entries) {
-    const key = `${accountType}\u0000${account}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+    const seen = seenByType.get(accountType) ?? new Set<string>();
+    if (seen.has(account)) continue;
+    if (seen.size === 0) seenByType.set(accountType, seen);
+    seen.add(account);
     items.push({ account, accountType });
   }
   return items;
 };
 
 const distinctTokens = (tokens: readonly string[]): string[] => [...new Set(tokens)];
+
+/** Printable ASCII and no space: passes every ID_CHECKS check, with one regex instead of three. */
+const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
+
+/**
+ * The fast path for the most common body, `{"accounts": ["a1", …]}` (issue 11: zod's per-item work was
+ * a sixth of a 10,000-account request's CPU). It takes a body only when the schema surely accepts it,
+ * with the schema's own id checks (ID_CHECKS); anything else, wrong or merely unusual, goes to the
+ * schema, which then accepts or explains. An id of at most maxIdLength UTF-16 units has at most as
+ * many code points; a longer one may still fit and is left to the schema to count.
+ */
+const plainAccounts = (body: object): AccountKey[] | undefined => {
+  for (const key in body) if (key !== 'accounts') return undefined;
+  const { accounts } = body as { accounts: unknown };
+  if (!Array.isArray(accounts) || accounts.length < 1 || accounts.length > REQUEST_LIMITS.maxItems) return undefined;
+  const seen = new Set<string>();
+  const items: AccountKey[] = [];
+  for (const account of accounts) {
+    if (typeof account !== 'string' || account.length < 1 || account.length > REQUEST_LIMITS.maxIdLength) return undefined;
+    if (!PRINTABLE_ASCII.test(account)) for (const { ok } of ID_CHECKS) if (!ok(account)) return undefined;
+    if (seen.has(account)) continue;
+    seen.add(account);
+    items.push({ account, accountType: 0 });
+  }
+  return items;
+};
 
 /**
  * The three accepted request bodies — `{"accounts"}`, `{"tokens"}` and TPNS's own
@@ -167,6 +200,8 @@ export const parseQueryBody = (body: unknown, subject = 'the body'): Query => {
     throw new InvalidRequestError(`${subject} must have only one of ${forms.map((f) => `"${f}"`).join(' and ')}`);
   }
   if (has('accounts')) {
+    const plain = plainAccounts(body);
+    if (plain) return { kind: 'accounts', items: plain };
     const { accounts, apps } = parseWith(schemas.accounts, body, subject);
     return withApps({ kind: 'accounts', items: distinctAccounts(accounts) }, apps);
   }

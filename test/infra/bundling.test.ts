@@ -14,7 +14,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../infra/app.ts';
-import { ESM_REQUIRE_BANNER, esbuildBuildOptions } from '../../infra/bundling.ts';
+import { esbuildBuildOptions } from '../../infra/bundling.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ENTRIES = { http: 'functions/http.ts', events: 'functions/events.ts' } as const;
@@ -52,12 +52,15 @@ describe('handler bundles (local esbuild, no Docker)', () => {
 
   for (const name of Object.keys(ENTRIES) as (keyof typeof ENTRIES)[]) {
     describe(name, () => {
-      it('is a minified ESM bundle with the createRequire banner and an external source map', () => {
-        expect(readdirSync(assetDirs[name]).sort()).toEqual(['index.mjs', 'index.mjs.map']);
-        const js = readFileSync(join(assetDirs[name], 'index.mjs'), 'utf8');
-        expect(js.startsWith(ESM_REQUIRE_BANNER)).toBe(true);
-        expect(js.trimEnd().endsWith('//# sourceMappingURL=index.mjs.map')).toBe(true);
-        const map = JSON.parse(readFileSync(join(assetDirs[name], 'index.mjs.map'), 'utf8'));
+      it('is a minified CommonJS bundle that requires node built-ins, with an external source map', () => {
+        expect(readdirSync(assetDirs[name]).sort()).toEqual(['index.js', 'index.js.map']);
+        const js = readFileSync(join(assetDirs[name], 'index.js'), 'utf8');
+        // No ES import of a built-in is left: each would cost the cold start a module facade (node:http ~40 ms).
+        expect(js).not.toMatch(/\bimport\s*[{*\w][^;]*from\s*["']node:/);
+        expect(js).not.toMatch(/\bimport\(\s*["']node:/); // nor a dynamic one (the SDK's http handler has one)
+        expect(js).toMatch(/require\("node:http"\)/);
+        expect(js.trimEnd().endsWith('//# sourceMappingURL=index.js.map')).toBe(true);
+        const map = JSON.parse(readFileSync(join(assetDirs[name], 'index.js.map'), 'utf8'));
         expect(map.version).toBe(3);
         expect(map.sourcesContent).toBeUndefined();
         expect(map.sources.some((src: string) => src.endsWith(ENTRIES[name]))).toBe(true);
@@ -70,15 +73,15 @@ describe('handler bundles (local esbuild, no Docker)', () => {
             ...esbuildBuildOptions,
             entryPoints: [ENTRIES[name]],
             absWorkingDir: ROOT,
-            outfile: join(outdir, `api-${name}`, 'index.mjs'),
+            outfile: join(outdir, `api-${name}`, 'index.js'),
             write: false,
             metafile: true,
             logLevel: 'silent',
           });
-          const js = result.outputFiles.find((f) => f.path.endsWith('index.mjs'))!;
+          const js = result.outputFiles.find((f) => f.path.endsWith('index.js'))!;
           // Compared by hash: a 1 MB diff helps nobody. (A handler edited while the tests run
           // also differs; rerun then.)
-          const cdkBundle = readFileSync(join(assetDirs[name], 'index.mjs'));
+          const cdkBundle = readFileSync(join(assetDirs[name], 'index.js'));
           expect(sha256(Buffer.from(js.contents))).toBe(sha256(cdkBundle));
           // The AWS SDK and every other package are inside the bundle; only builtins stay imports.
           const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint)!;
@@ -88,16 +91,16 @@ describe('handler bundles (local esbuild, no Docker)', () => {
         TIMEOUT,
       );
 
-      it('loads in Node 24 as an ES module and exports an async-style handler', () => {
-        // Importing proves the banner works: bundled CommonJS code can require() builtins.
+      it('loads in Node 24 as CommonJS, as Lambda loads index.js, and exports an async-style handler', () => {
+        // Requiring it proves the ESM-only packages (middy, Powertools) were turned into CommonJS that runs.
         // Dummy credentials and an unroutable endpoint: nothing can reach AWS.
         const out = execFileSync(
           process.execPath,
           [
             '--enable-source-maps',
-            '--input-type=module',
+            '--input-type=commonjs',
             '-e',
-            `const m = await import(${JSON.stringify(join(assetDirs[name], 'index.mjs'))});` +
+            `const m = require(${JSON.stringify(join(assetDirs[name], 'index.js'))});` +
               'console.log(JSON.stringify({ node: process.versions.node, type: typeof m.handler, length: m.handler.length }));' +
               'process.exit(0);',
           ],
