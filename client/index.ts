@@ -33,13 +33,20 @@ export type {
 } from '../functions/core/answer-schemas.ts';
 
 /** Retries of a 503 or a network error, and how long they may wait. */
-export const RETRY_DEFAULTS = {
+export interface RetryOptions {
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  maxRetryAfterMs: number;
+}
+
+export const RETRY_DEFAULTS: Readonly<RetryOptions> = {
   maxAttempts: 4,
   baseDelayMs: 200,
   maxDelayMs: 5_000,
   /** A longer `Retry-After` is not waited for: the problem is thrown. */
   maxRetryAfterMs: 20_000,
-} as const;
+};
 
 /** A body of POST /v1/bindings/query (the `correlationId` belongs to events only). */
 export type QueryBody = Omit<QueryRequestedDetail, 'correlationId'>;
@@ -52,7 +59,7 @@ export interface ClientOptions {
   region: string;
   /** Default: the AWS SDK's default chain (environment, SSO, profile, container, instance), resolved on first use. */
   credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
-  retry?: Partial<typeof RETRY_DEFAULTS>;
+  retry?: Partial<RetryOptions>;
   /** Injectable for tests: the wait between attempts, and the jitter's random source. */
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -157,7 +164,7 @@ const mergeAnswers = <A extends ListAnswer>(answers: readonly A[], key: 'account
 export class TpnsBindingsClient {
   readonly #base: URL;
   readonly #signer: SignatureV4;
-  readonly #retry: typeof RETRY_DEFAULTS;
+  readonly #retry: RetryOptions;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #random: () => number;
 
