@@ -19,17 +19,21 @@ export const openApi = (): Document => JSON.parse(readFileSync(OPENAPI_PATH, 'ut
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => unknown;
 
 let compiled: { document: Document; validators: Map<string, ValidateFunction> } | undefined;
+const loaded = () => {
+  compiled ??= { document: openApi(), validators: new Map() };
+  return compiled;
+};
 
 /** One ajv per worker; `#/components/...` refs resolve inside the document, which rides along as the root. */
 const validatorFor = (schema: unknown): ValidateFunction => {
-  compiled ??= { document: openApi(), validators: new Map() };
+  const { document, validators } = loaded();
   const key = JSON.stringify(schema);
-  let validate = compiled.validators.get(key);
+  let validate = validators.get(key);
   if (!validate) {
     const ajv = new Ajv2020({ strict: false, allErrors: true });
     addFormats(ajv);
-    validate = ajv.compile({ ...(schema as object), components: compiled.document.components });
-    compiled.validators.set(key, validate);
+    validate = ajv.compile({ ...(schema as object), components: document.components });
+    validators.set(key, validate);
   }
   return validate;
 };
@@ -59,7 +63,7 @@ export const contractViolation = (
   request: { method: string; path: string },
   answer: { status: number; contentType: string | string[] | undefined; body: unknown },
 ): string | undefined => {
-  const { paths, components } = (compiled ??= { document: openApi(), validators: new Map() }).document;
+  const { paths, components } = loaded().document;
   const path = request.path.split('?')[0]!;
   const template = Object.keys(paths).find((candidate) => templateMatches(candidate, path));
   const operation = template === undefined ? undefined : paths[template]![request.method.toLowerCase()];
