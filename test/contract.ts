@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { EVENT_DETAIL_SCHEMAS, eventJsonSchema } from '../functions/core/answer-schemas.ts';
 import { OPENAPI_PATH } from '../local/openapi.ts';
 
 /**
@@ -16,7 +18,7 @@ type Document = {
 export const openApi = (): Document => JSON.parse(readFileSync(OPENAPI_PATH, 'utf8')) as Document;
 
 // ajv-formats is CommonJS: its function is the default export's `default` under Node's ESM interop.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => unknown;
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv | Ajv2020) => unknown;
 
 let compiled: { document: Document; validators: Map<string, ValidateFunction> } | undefined;
 const loaded = () => {
@@ -85,4 +87,26 @@ export const contractViolation = (
   const declared = response?.content?.[type];
   if (!declared) return `${request.method} ${path} → ${answer.status}: the document declares no ${type} answer`;
   return report('as documented', schemaErrors(declared.schema, answer.body));
+};
+
+const eventValidators = new Map<string, ValidateFunction>();
+
+/**
+ * Errors of a published entry (Source, DetailType, Detail) against the schema the registry holds for its
+ * detail-type (infra/parts/event-schemas.ts); empty when valid. The draft-4 schemas use nothing that
+ * draft-07 (ajv's default) reads differently.
+ */
+export const eventSchemaErrors = (entry: { Source?: string; DetailType?: string; Detail?: string }): string[] => {
+  const detailType = entry.DetailType as keyof typeof EVENT_DETAIL_SCHEMAS;
+  if (!Object.hasOwn(EVENT_DETAIL_SCHEMAS, detailType)) return [`no schema for detail-type ${JSON.stringify(entry.DetailType)}`];
+  let validate = eventValidators.get(detailType);
+  if (!validate) {
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    addFormats(ajv);
+    const { $schema: _draft4, ...schema } = eventJsonSchema(detailType);
+    validate = ajv.compile(schema);
+    eventValidators.set(detailType, validate);
+  }
+  const event = { source: entry.Source, 'detail-type': entry.DetailType, detail: JSON.parse(entry.Detail ?? 'null') };
+  return validate(event) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`);
 };

@@ -5,7 +5,7 @@
  * import it: answers are built by normalize.ts and merge.ts, and the tests hold the two together.
  */
 import * as z from 'zod/mini';
-import { METRICS, REQUEST_LIMITS } from '../contract.ts';
+import { FAILED_DETAIL_TYPE, METRICS, QUERY_DETAIL_TYPE, REQUEST_LIMITS, RESOLVED_DETAIL_TYPE, RESULT_SOURCE } from '../contract.ts';
 import { REQUEST_SCHEMAS } from './request.ts';
 import type { ItemStatus } from './tpns/codes.ts';
 import { FAILURES, type FailureReason } from './tpns/failures.ts';
@@ -136,3 +136,33 @@ export const jsonSchemaOf = (schema: z.ZodMiniType, target: 'draft-2020-12' | 'd
   }) as Record<string, unknown>;
   return json;
 };
+
+/** Each event's detail, by detail-type: what the EventBridge schema registry holds. */
+export const EVENT_DETAIL_SCHEMAS = {
+  [QUERY_DETAIL_TYPE]: queryRequestedDetailSchema,
+  [RESOLVED_DETAIL_TYPE]: resolvedDetailSchema,
+  [FAILED_DETAIL_TYPE]: failedDetailSchema,
+} as const;
+
+/**
+ * A whole event as a rule delivers it, as JSON Schema draft 4 (the registry's `JSONSchemaDraft4`): the
+ * envelope, its `detail-type`, the results' `source`, and the detail.
+ */
+export const eventJsonSchema = (detailType: keyof typeof EVENT_DETAIL_SCHEMAS): Record<string, unknown> => ({
+  $schema: 'http://json-schema.org/draft-04/schema#',
+  title: detailType,
+  type: 'object',
+  required: ['detail-type', 'source', 'detail'],
+  properties: {
+    version: { type: 'string' },
+    id: { type: 'string' },
+    'detail-type': { type: 'string', enum: [detailType] },
+    source:
+      detailType === QUERY_DETAIL_TYPE ? { type: 'string', not: { enum: [RESULT_SOURCE] } } : { type: 'string', enum: [RESULT_SOURCE] },
+    account: { type: 'string' },
+    time: { type: 'string', format: 'date-time' },
+    region: { type: 'string' },
+    resources: { type: 'array', items: { type: 'string' } },
+    detail: jsonSchemaOf(EVENT_DETAIL_SCHEMAS[detailType], 'draft-04'),
+  },
+});
