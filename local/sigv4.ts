@@ -158,6 +158,8 @@ export const refusal = async (request: ArrivedRequest, auth: LocalAuth): Promise
     // The token, if any, is already among the signed headers; given here, the signer would add it again.
     credentials: { accessKeyId: auth.keys.accessKeyId, secretAccessKey: auth.keys.secretAccessKey },
     sha256: Sha256,
+    // Sign exactly the headers the caller signed: the signer would otherwise add and sign x-amz-content-sha256.
+    applyChecksum: false,
   });
   const signed = await signer.sign(
     { method: request.method, protocol: 'http:', hostname: headers.host ?? '', path, query, headers, body: request.body },
