@@ -132,6 +132,27 @@ const EXAMPLES = {
   },
 } as const;
 
+/** A GET route: one id in the path, its query parameters, the one item (or a 404 problem). */
+const lookup = (
+  route: keyof typeof QUERY_PARAMETERS,
+  id: 'account' | 'token',
+  summary: string,
+  answer: 'AccountAnswer' | 'TokenAnswer',
+  example: unknown,
+) => ({
+  get: {
+    operationId: route,
+    tags: ['bindings'],
+    summary,
+    parameters: [idParameter(id), ...parametersOf(route)],
+    responses: responses({ description: `The ${id} and its bindings`, content: json(answer, { [id]: example }) }, [
+      400,
+      404,
+      ...SERVER_ERRORS,
+    ]),
+  },
+});
+
 export const openApiDocument = () => ({
   openapi: '3.1.0',
   info: {
@@ -191,31 +212,20 @@ export const openApiDocument = () => ({
         ),
       },
     },
-    [HTTP_ROUTES.tokensOfAccount.path]: {
-      get: {
-        operationId: 'tokensOfAccount',
-        tags: ['bindings'],
-        summary: 'The tokens bound to one account',
-        parameters: [idParameter('account'), ...parametersOf('tokensOfAccount')],
-        responses: responses(
-          { description: 'The account and its tokens', content: json('AccountAnswer', { account: EXAMPLES.accountAnswer }) },
-          [400, 404, ...SERVER_ERRORS],
-        ),
-      },
-    },
-    [HTTP_ROUTES.accountsOfToken.path]: {
-      get: {
-        operationId: 'accountsOfToken',
-        tags: ['bindings'],
-        summary: 'The accounts bound to one token',
-        parameters: [idParameter('token'), ...parametersOf('accountsOfToken')],
-        responses: responses({ description: 'The token and its accounts', content: json('TokenAnswer', { token: EXAMPLES.tokenAnswer }) }, [
-          400,
-          404,
-          ...SERVER_ERRORS,
-        ]),
-      },
-    },
+    [HTTP_ROUTES.tokensOfAccount.path]: lookup(
+      'tokensOfAccount',
+      'account',
+      'The tokens bound to one account',
+      'AccountAnswer',
+      EXAMPLES.accountAnswer,
+    ),
+    [HTTP_ROUTES.accountsOfToken.path]: lookup(
+      'accountsOfToken',
+      'token',
+      'The accounts bound to one token',
+      'TokenAnswer',
+      EXAMPLES.tokenAnswer,
+    ),
   },
   components: {
     securitySchemes: {

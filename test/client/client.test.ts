@@ -13,7 +13,7 @@ const REGION = 'eu-west-1';
 const ODD_IDS = ['926@126.com', '+8613711112222', 'a/b', '100%', 'a%41', 'two words', ' padded ', '账户一', '..', 'x?y#z&w=1'];
 
 const rejection = async (promise: Promise<unknown>): Promise<TpnsBindingsProblem> => {
-  const error = await promise.then(
+  const error: unknown = await promise.then(
     () => undefined,
     (thrown: unknown) => thrown,
   );
