@@ -97,6 +97,10 @@ function propsFromContext(scope: Construct, node: Node): TpnsBindingsProps {
   if (sourceMaps !== undefined && sourceMaps !== 'true' && sourceMaps !== 'false') {
     throw new Error(`context sourceMapStackTraces must be true or false, got "${sourceMaps}"`);
   }
+  const eventSchemas = str('eventSchemas');
+  if (eventSchemas !== undefined && eventSchemas !== 'true' && eventSchemas !== 'false') {
+    throw new Error(`context eventSchemas must be true or false, got "${eventSchemas}"`);
+  }
 
   return {
     secretName: str('secretName'),
@@ -111,6 +115,7 @@ function propsFromContext(scope: Construct, node: Node): TpnsBindingsProps {
     logLevel: logLevel as LogLevel | undefined,
     memorySize: int('memorySize'),
     sourceMapStackTraces: sourceMaps === undefined ? undefined : sourceMaps === 'true',
+    eventSchemas: eventSchemas === undefined ? undefined : eventSchemas === 'true',
     allowedSources: list('allowedSources'),
     queryPublishers: list('queryPublishers'),
     eventBus: eventBusName === undefined ? undefined : events.EventBus.fromEventBusName(scope, 'ContextEventBus', eventBusName),

@@ -40,6 +40,7 @@ import {
   SERVICE_NAME,
 } from '../functions/contract.ts';
 import { createAlarms } from './parts/alarms.ts';
+import { createEventSchemas } from './parts/event-schemas.ts';
 import { createDeadLetterQueue, wireQueryEvents } from './parts/events.ts';
 import { createFunction } from './parts/function.ts';
 import { createHttpApi } from './parts/http-api.ts';
@@ -65,6 +66,8 @@ export const TPNS_BINDINGS_DEFAULTS = {
   logRetention: logs.RetentionDays.ONE_MONTH,
   logLevel: 'INFO' as LogLevel,
   sourceMapStackTraces: false,
+  /** The events' JSON Schemas in a schema registry (parts/event-schemas.ts). */
+  eventSchemas: true,
   /** Function timeouts: why these values, in functions/contract.ts. */
   httpTimeout: Duration.millis(FUNCTION_TIMEOUTS_MS.http),
   eventsTimeout: Duration.millis(FUNCTION_TIMEOUTS_MS.events),
@@ -162,6 +165,12 @@ export interface TpnsBindingsProps {
    * @default - no own bus, no resource policy: whoever may put events on the bus can send queries and forge results
    */
   readonly queryPublishers?: string[];
+  /**
+   * Registers the three event detail-types' JSON Schemas in an EventBridge schema registry of the stack
+   * (`AWS::EventSchemas::Registry`, one `AWS::EventSchemas::Schema` each, JSONSchemaDraft4).
+   * @default true
+   */
+  readonly eventSchemas?: boolean;
   /**
    * Topic that receives alarm and OK notifications.
    * @default - alarms are created without actions
@@ -341,5 +350,7 @@ export class TpnsBindings extends Construct {
       eventsErrorsThreshold: d.eventsErrorsThreshold,
       api5xxThreshold: d.api5xxThreshold,
     });
+
+    if (props.eventSchemas ?? d.eventSchemas) createEventSchemas(this);
   }
 }

@@ -6,6 +6,7 @@ import { gatewayError, HTTP_API_LIMITS, toHttpApiEvent, writeHttpApiResult } fro
 import { type LocalEnvironment, type SandboxSecretForm, startLocalEnvironment } from './environment.ts';
 import { lambdaContext } from './lambda-context.ts';
 import type { Binding } from './sandbox/seed-data.ts';
+import { type LocalAuth, localAuthFromEnv, refusal } from './sigv4.ts';
 
 export interface LocalApi {
   url: string;
@@ -15,10 +16,16 @@ export interface LocalApi {
 
 /**
  * Serves the HTTP API by turning each request into an API Gateway 2.0 event and calling the
- * handler that gets deployed (functions/http.ts) — the same code, not a second path.
+ * handler that gets deployed (functions/http.ts) — the same code, not a second path. With `auth`,
+ * every request must be SigV4-signed with its key pair, as the deployed routes require (sigv4.ts).
  */
 export const startLocalApi = async (
-  options: { port?: number; functionTimeoutMs?: number; sandbox?: { bindings?: Binding[]; secretForm?: SandboxSecretForm } } = {},
+  options: {
+    port?: number;
+    functionTimeoutMs?: number;
+    sandbox?: { bindings?: Binding[]; secretForm?: SandboxSecretForm };
+    auth?: LocalAuth;
+  } = {},
 ): Promise<LocalApi> => {
   const environment = await startLocalEnvironment(process.env, options.sandbox);
   const { handler } = await import('../functions/http.ts');
@@ -39,9 +46,15 @@ export const startLocalApi = async (
     });
     req.on('end', async () => {
       if (size > HTTP_API_LIMITS.maxPayloadBytes) return gatewayError(res, 413, 'Request Entity Too Large');
+      const body = Buffer.concat(chunks);
+      if (options.auth) {
+        const arrived = { method: req.method ?? 'GET', target: req.url ?? '/', headers: req.headers, body };
+        const refused = await refusal(arrived, options.auth);
+        if (refused !== undefined) return gatewayError(res, 403, refused);
+      }
       let event: ReturnType<typeof toHttpApiEvent>;
       try {
-        event = toHttpApiEvent(req, Buffer.concat(chunks));
+        event = toHttpApiEvent(req, body);
       } catch {
         return gatewayError(res, 400, 'Bad Request'); // a request target no URL parser accepts
       }
@@ -83,19 +96,38 @@ export const startLocalApi = async (
   };
 };
 
-const banner = (api: LocalApi): string => {
+/** `curl -s` as the API takes it: plain, or signed as the deployed API requires. */
+const curlOf = (auth: (LocalAuth & { generated: boolean }) | undefined): string =>
+  auth
+    ? `curl -s --aws-sigv4 'aws:amz:${auth.region}:execute-api' --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"${auth.keys.sessionToken ? ' -H "x-amz-security-token: $AWS_SESSION_TOKEN"' : ''}`
+    : 'curl -s';
+
+const authLines = (auth: (LocalAuth & { generated: boolean }) | undefined): string[] => {
+  if (!auth) return [];
+  const pair = auth.generated
+    ? [
+        `  export AWS_ACCESS_KEY_ID=${auth.keys.accessKeyId} AWS_SECRET_ACCESS_KEY=${auth.keys.secretAccessKey}   # a local pair, made for this run`,
+      ]
+    : ['  with the key pair in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY'];
+  return [`SigV4 required (LOCAL_AUTH=sigv4): service execute-api, region ${auth.region},`, ...pair, ''];
+};
+
+const banner = (api: LocalApi, auth: (LocalAuth & { generated: boolean }) | undefined): string => {
   const mode =
     api.environment.mode === 'sandbox'
       ? `on the embedded TPNS sandbox (${api.environment.tpns.url}); Secrets Manager stand-in at ${api.environment.aws.url}`
       : `against TPNS with secret "${process.env.TPNS_SECRET_ID}"${process.env.TPNS_ENDPOINT ? ` at ${process.env.TPNS_ENDPOINT}` : ''}`;
+  const curl = curlOf(auth);
   return [
     `tpns-bindings API listening on ${api.url} ${mode}`,
     '',
+    ...authLines(auth),
     'Try:',
-    `  curl -s ${api.url}/v1/bindings/query -H 'content-type: application/json' -d '{"accounts": ["account1", {"account": "account2", "accountType": 1}, "account3", "nobody"]}'`,
-    `  curl -s ${api.url}/v1/bindings/query -H 'content-type: application/json' -d '{"operator_type": 2, "token_list": ["token1", "token2"]}'`,
-    `  curl -s ${api.url}/v1/accounts/926%40126.com/tokens`,
-    `  curl -s ${api.url}/v1/tokens/token1/accounts`,
+    `  ${curl} ${api.url}/v1/bindings/query -H 'content-type: application/json' -d '{"accounts": ["account1", {"account": "account2", "accountType": 1}, "account3", "nobody"]}'`,
+    `  ${curl} ${api.url}/v1/bindings/query -H 'content-type: application/json' -d '{"operator_type": 2, "token_list": ["token1", "token2"]}'`,
+    // curl signs a percent-encoded path as sent, not encoded once more as SigV4 wants: signed, ids like this go by POST.
+    ...(auth ? [] : [`  ${curl} ${api.url}/v1/accounts/926%40126.com/tokens`]),
+    `  ${curl} ${api.url}/v1/tokens/token1/accounts`,
     '',
     'Ctrl-C stops it.',
   ].join('\n');
@@ -110,8 +142,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     process.exit(2);
   }
   let api: LocalApi;
+  let auth: ReturnType<typeof localAuthFromEnv>;
   try {
-    api = await startLocalApi({ port });
+    auth = localAuthFromEnv(process.env);
+    api = await startLocalApi({ port, auth });
   } catch (error) {
     const { code, message } = error as { code?: string; message?: string };
     console.error(
@@ -119,7 +153,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     );
     process.exit(1);
   }
-  console.log(banner(api));
+  console.log(banner(api, auth));
   const stop = () => void api.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

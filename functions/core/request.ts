@@ -305,3 +305,9 @@ export const parseAppParameter = (value: string | undefined): Query['apps'] => {
   }
   return distinctApps(names, 'app', () => 'app');
 };
+
+/**
+ * The schemas above, for what describes the API and its events (answer-schemas.ts: the OpenAPI document,
+ * the event schemas): one source for what is accepted. `accountEntry` also takes a bare id string.
+ */
+export const REQUEST_SCHEMAS = { ...schemas, id, accountEntry } as const;

@@ -9,6 +9,7 @@ import type { EventsOutcome } from '../../functions/events.ts';
 import { type LocalEnvironment, startLocalEnvironment } from '../../local/environment.ts';
 import { lambdaContext } from '../../local/lambda-context.ts';
 import { type Binding, SANDBOX_APPS, SANDBOX_BINDINGS } from '../../local/sandbox/seed-data.ts';
+import { eventSchemaErrors } from '../contract.ts';
 import { fixture } from '../unit/_fixtures.ts';
 import { queryEnvelope } from './support.ts';
 
@@ -40,8 +41,12 @@ const context = (timeoutMs: number = FUNCTION_TIMEOUTS_MS.events) => lambdaConte
 
 type Published = { Source?: string; DetailType?: string; EventBusName?: string; detail: any };
 
-/** What the PutEvents stand-in accepted, details parsed. */
-const published = (): Published[] => environment.aws.events.map((entry) => ({ ...entry, detail: JSON.parse(entry.Detail!) }));
+/** What the PutEvents stand-in accepted, details parsed; each must match its detail-type's registered schema. */
+const published = (): Published[] =>
+  environment.aws.events.map((entry) => {
+    expect(eventSchemaErrors(entry), `${entry.DetailType} matches its schema`).toEqual([]);
+    return { ...entry, detail: JSON.parse(entry.Detail!) };
+  });
 
 /**
  * Handlers read env at import: a fresh module instance (a cold container) with these variables,

@@ -10,6 +10,7 @@ import type { Problem } from '../../functions/core/problems.ts';
 import { TPNS_CODE } from '../../functions/core/tpns/codes.ts';
 import type { AwsStandIn } from '../../local/sandbox/aws.ts';
 import { SANDBOX_APPS, SANDBOX_BINDINGS, type SandboxApp } from '../../local/sandbox/seed-data.ts';
+import { contractViolation } from '../contract.ts';
 
 /** One HTTP answer, read whole. `body` is the parsed JSON, or undefined when the text is not JSON. */
 export interface Answer {
@@ -27,7 +28,10 @@ const parseJson = (text: string): unknown => {
   }
 };
 
-/** A request over real HTTP. A non-string `json` is sent as JSON with its content type. */
+/**
+ * A request over real HTTP. A non-string `json` is sent as JSON with its content type. Every answer of the
+ * API must match the OpenAPI document (openapi.json): the contract test runs inside every integration test.
+ */
 export const send = async (
   baseUrl: string,
   path: string,
@@ -41,7 +45,13 @@ export const send = async (
     body: options.json === undefined ? options.body : JSON.stringify(options.json),
   });
   const text = await response.body.text();
-  return { status: response.statusCode, headers: response.headers, text, body: parseJson(text) };
+  const answer = { status: response.statusCode, headers: response.headers, text, body: parseJson(text) };
+  const violation = contractViolation(
+    { method: options.method ?? (hasBody ? 'POST' : 'GET'), path },
+    { status: answer.status, contentType: answer.headers['content-type'], body: answer.body },
+  );
+  expect(violation, 'the answer matches openapi.json').toBeUndefined();
+  return answer;
 };
 
 /** POST /v1/bindings/query with a JSON value, or with a string sent byte for byte as application/json. */
