@@ -9,6 +9,8 @@ export interface Config {
   maxBatch: number;
   concurrency: number;
   secretRereadCooldownMs: number;
+  breakerFailures: number;
+  breakerCooldownMs: number;
 }
 
 /** An optional integer variable; empty or unset means the default. */
@@ -50,6 +52,18 @@ const envSchema = z.object({
     CONFIG_LIMITS.secretRereadCooldownMs.max,
     CONFIG_DEFAULTS.secretRereadCooldownMs,
   ),
+  TPNS_BREAKER_FAILURES: intVar(
+    'TPNS_BREAKER_FAILURES',
+    CONFIG_LIMITS.breakerFailures.min,
+    CONFIG_LIMITS.breakerFailures.max,
+    CONFIG_DEFAULTS.breakerFailures,
+  ),
+  TPNS_BREAKER_COOLDOWN_MS: intVar(
+    'TPNS_BREAKER_COOLDOWN_MS',
+    CONFIG_LIMITS.breakerCooldownMs.min,
+    CONFIG_LIMITS.breakerCooldownMs.max,
+    CONFIG_DEFAULTS.breakerCooldownMs,
+  ),
 });
 
 /** Read once at init: a misconfigured function fails its init with a message naming the variable. */
@@ -58,12 +72,22 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   if (!parsed.success) {
     throw new Error(`invalid configuration: ${parsed.error.issues.map((issue) => issue.message).join('; ')}`);
   }
-  const { TPNS_SECRET_ID, TPNS_ENDPOINT, TPNS_MAX_BATCH, TPNS_CONCURRENCY, TPNS_SECRET_REREAD_COOLDOWN_MS } = parsed.data;
+  const {
+    TPNS_SECRET_ID,
+    TPNS_ENDPOINT,
+    TPNS_MAX_BATCH,
+    TPNS_CONCURRENCY,
+    TPNS_SECRET_REREAD_COOLDOWN_MS,
+    TPNS_BREAKER_FAILURES,
+    TPNS_BREAKER_COOLDOWN_MS,
+  } = parsed.data;
   return {
     secretId: TPNS_SECRET_ID,
     endpoint: TPNS_ENDPOINT,
     maxBatch: TPNS_MAX_BATCH,
     concurrency: TPNS_CONCURRENCY,
     secretRereadCooldownMs: TPNS_SECRET_REREAD_COOLDOWN_MS,
+    breakerFailures: TPNS_BREAKER_FAILURES,
+    breakerCooldownMs: TPNS_BREAKER_COOLDOWN_MS,
   };
 };

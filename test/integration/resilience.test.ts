@@ -9,8 +9,11 @@ import { fixedCredentials } from '../unit/_fixtures.ts';
 import { type ApiProcess, closeAll, expectProblem, postQuery, realPathEnv, secretFor, send, spawnLocalApi } from './support.ts';
 
 // Metrics are on in this file (EMF lines are captured below); the Metrics instance reads this at import.
+// These tests stage outages back to back to watch the retries: a breaker at its default would open
+// part-way and answer the later ones itself (its own tests: test/integration/self-protection.test.ts).
 vi.hoisted(() => {
   process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+  process.env.TPNS_BREAKER_FAILURES = '1000';
 });
 
 /**
@@ -295,6 +298,9 @@ describe('credential rotation', () => {
   });
 
   it('the concurrent chunks of one request share one refresh', async () => {
+    // The rate limiting above lowered this container's calls in flight for the app (query/limiter.ts):
+    // forty answered chunks raise them back to TPNS_CONCURRENCY, so that all eight chunks go at once.
+    expect((await postQuery(api.url, { accounts: accounts(4_000) })).status).toBe(200);
     tpns.configure({ latencyJitterMs: 60, seed: 1 });
     rotate('rotated-key-0003');
     const reads = secretReads();
