@@ -80,6 +80,11 @@ export const CONFIG_DEFAULTS = {
   /** TPNS calls in flight per invocation (TPNS_CONCURRENCY). */
   concurrency: 8,
   /**
+   * TPNS_ADAPTIVE_CONCURRENCY. When TPNS rate limits an app, send fewer of its calls at once, and
+   * more again as it answers (query/limiter.ts); false keeps TPNS_CONCURRENCY whatever TPNS says.
+   */
+  adaptiveConcurrency: true,
+  /**
    * TPNS_SECRET_REREAD_COOLDOWN_MS. After a re-read found the refused secret unchanged, refused
    * requests do not read it again for this long, unless TPNS has accepted the secret since: a key
    * changed in TPNS but not yet in the secret costs a container one read per cool-down, not one per

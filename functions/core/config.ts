@@ -8,6 +8,7 @@ export interface Config {
   endpoint: string | undefined;
   maxBatch: number;
   concurrency: number;
+  adaptiveConcurrency: boolean;
   secretRereadCooldownMs: number;
   breakerFailures: number;
   breakerCooldownMs: number;
@@ -22,6 +23,15 @@ const intVar = (name: string, min: number, max: number, fallback: number) =>
       }),
     ),
     z.transform((value) => (value ? Number(value) : fallback)),
+  );
+
+/** An optional "true" or "false"; empty or unset means the default. */
+const booleanVar = (name: string, fallback: boolean) =>
+  z.pipe(
+    z
+      .optional(z.string())
+      .check(z.refine((value) => !value || value === 'true' || value === 'false', { error: `${name} must be "true" or "false"` })),
+    z.transform((value) => (value ? value === 'true' : fallback)),
   );
 
 const isHttpUrl = (value: string): boolean => {
@@ -46,6 +56,7 @@ const envSchema = z.object({
   ),
   TPNS_MAX_BATCH: intVar('TPNS_MAX_BATCH', CONFIG_LIMITS.maxBatch.min, CONFIG_LIMITS.maxBatch.max, CONFIG_DEFAULTS.maxBatch),
   TPNS_CONCURRENCY: intVar('TPNS_CONCURRENCY', CONFIG_LIMITS.concurrency.min, CONFIG_LIMITS.concurrency.max, CONFIG_DEFAULTS.concurrency),
+  TPNS_ADAPTIVE_CONCURRENCY: booleanVar('TPNS_ADAPTIVE_CONCURRENCY', CONFIG_DEFAULTS.adaptiveConcurrency),
   TPNS_SECRET_REREAD_COOLDOWN_MS: intVar(
     'TPNS_SECRET_REREAD_COOLDOWN_MS',
     CONFIG_LIMITS.secretRereadCooldownMs.min,
@@ -77,6 +88,7 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     TPNS_ENDPOINT,
     TPNS_MAX_BATCH,
     TPNS_CONCURRENCY,
+    TPNS_ADAPTIVE_CONCURRENCY,
     TPNS_SECRET_REREAD_COOLDOWN_MS,
     TPNS_BREAKER_FAILURES,
     TPNS_BREAKER_COOLDOWN_MS,
@@ -86,6 +98,7 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     endpoint: TPNS_ENDPOINT,
     maxBatch: TPNS_MAX_BATCH,
     concurrency: TPNS_CONCURRENCY,
+    adaptiveConcurrency: TPNS_ADAPTIVE_CONCURRENCY,
     secretRereadCooldownMs: TPNS_SECRET_REREAD_COOLDOWN_MS,
     breakerFailures: TPNS_BREAKER_FAILURES,
     breakerCooldownMs: TPNS_BREAKER_COOLDOWN_MS,

@@ -53,12 +53,21 @@ describe('adaptive concurrency: AIMD', () => {
   });
 
   it('a lower maximum lowers the limit at once; a higher one lets it grow to it', () => {
-    const limiter = limiterFor('limiter-test-app', 8);
-    expect(limiterFor('limiter-test-app', 3)).toBe(limiter);
+    const limiter = limiterFor('limiter-test-app', 8, true);
+    expect(limiterFor('limiter-test-app', 3, true)).toBe(limiter);
     expect(limiter.limit).toBe(3);
-    limiterFor('limiter-test-app', 6);
+    limiterFor('limiter-test-app', 6, true);
     expect(limiter.limit).toBe(3);
     answer(limiter, 20);
     expect(limiter.limit).toBe(6);
+  });
+
+  it("TPNS_ADAPTIVE_CONCURRENCY=false: a fixed limit, the request's own", () => {
+    const limiter = limiterFor('limiter-test-fixed', 8, false);
+    limiter.rateLimited(limiter.epoch);
+    expect(limiter.limit).toBe(8);
+    expect(limiterFor('limiter-test-fixed', 8, false)).not.toBe(limiter);
+    // The container's adaptive limiter for the app is not touched either.
+    expect(limiterFor('limiter-test-fixed', 8, true).limit).toBe(8);
   });
 });

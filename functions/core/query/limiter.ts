@@ -17,6 +17,8 @@ export const LIMITER_DEFAULTS = {
  */
 export class ConcurrencyLimiter {
   readonly accessId: string;
+  /** False (TPNS_ADAPTIVE_CONCURRENCY=false): the limit stays at `max`. */
+  private readonly adaptive: boolean;
   private max: number;
   /** Fractional, so the additive increase can be spread over a round of answers; the limit is its floor. */
   private window: number;
@@ -26,8 +28,9 @@ export class ConcurrencyLimiter {
    */
   epoch = 0;
 
-  constructor(accessId: string, max: number) {
+  constructor(accessId: string, max: number, adaptive = true) {
     this.accessId = accessId;
+    this.adaptive = adaptive;
     this.max = max;
     this.window = max;
   }
@@ -54,7 +57,7 @@ export class ConcurrencyLimiter {
 
   /** TPNS refused a call started at `epoch` as too fast. */
   rateLimited(epoch: number): void {
-    if (epoch !== this.epoch) return;
+    if (!this.adaptive || epoch !== this.epoch) return;
     this.epoch++;
     this.change(Math.max(1, this.window * LIMITER_DEFAULTS.decrease), 'TPNS is rate limiting this app');
   }
@@ -74,8 +77,9 @@ export class ConcurrencyLimiter {
 
 const limiters = new Map<string, ConcurrencyLimiter>();
 
-/** The container's limiter for an app, created at `max`. */
-export const limiterFor = (accessId: string, max: number): ConcurrencyLimiter => {
+/** The container's limiter for an app, created at `max`; a fixed one of the request's own when not `adaptive`. */
+export const limiterFor = (accessId: string, max: number, adaptive: boolean): ConcurrencyLimiter => {
+  if (!adaptive) return new ConcurrencyLimiter(accessId, max, false);
   let limiter = limiters.get(accessId);
   if (limiter === undefined) {
     limiter = new ConcurrencyLimiter(accessId, max);

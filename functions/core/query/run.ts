@@ -22,8 +22,9 @@ export interface RunOptions {
   credentials: CredentialSource;
   /** Epoch ms, on `clock`, by which the answer must be ready (from the Lambda context). */
   deadline: number;
-  /** The breaker's settings default to CONFIG_DEFAULTS'. */
-  config: Pick<Config, 'endpoint' | 'maxBatch' | 'concurrency'> & Partial<Pick<Config, 'breakerFailures' | 'breakerCooldownMs'>>;
+  /** Self-protection's settings default to CONFIG_DEFAULTS'. */
+  config: Pick<Config, 'endpoint' | 'maxBatch' | 'concurrency'> &
+    Partial<Pick<Config, 'adaptiveConcurrency' | 'breakerFailures' | 'breakerCooldownMs'>>;
   dispatcher?: Dispatcher;
   clock: Clock;
 }
@@ -118,7 +119,7 @@ export class QueryRun {
     this.app = app;
     this.query = query;
     this.options = options;
-    this.limiter = limiterFor(app.accessId, options.config.concurrency);
+    this.limiter = this.limiterOf(app);
     this.breaker = this.breakerOf(app);
     const known = app.region ?? discoveredRegions.get(app.accessId);
     this.region = known ?? DEFAULT_REGION;
@@ -261,6 +262,11 @@ export class QueryRun {
     }
   }
 
+  private limiterOf(app: AppSecret): ConcurrencyLimiter {
+    const { concurrency, adaptiveConcurrency = CONFIG_DEFAULTS.adaptiveConcurrency } = this.options.config;
+    return limiterFor(app.accessId, concurrency, adaptiveConcurrency);
+  }
+
   private breakerOf(app: AppSecret): CircuitBreaker {
     const { breakerFailures = CONFIG_DEFAULTS.breakerFailures, breakerCooldownMs = CONFIG_DEFAULTS.breakerCooldownMs } =
       this.options.config;
@@ -283,7 +289,7 @@ export class QueryRun {
     this.app = fresh;
     this.region = fresh.region ?? this.region;
     if (fresh.accessId !== used.accessId) {
-      this.limiter = limiterFor(fresh.accessId, this.options.config.concurrency);
+      this.limiter = this.limiterOf(fresh);
       this.breaker = this.breakerOf(fresh);
     }
     return true;
