@@ -8,7 +8,18 @@ import type { AwsStandIn } from '../../local/sandbox/aws.ts';
 import { SANDBOX_APPS } from '../../local/sandbox/seed-data.ts';
 import { SANDBOX_DEFAULTS, type TpnsSandbox } from '../../local/sandbox/tpns.ts';
 import { type LocalApi, startLocalApi } from '../../local/server.ts';
-import { type ApiProcess, closeAll, expectProblem, postQuery, queryEnvelope, realPathEnv, send, spawnLocalApi } from './support.ts';
+import {
+  type ApiProcess,
+  captureEmf,
+  closeAll,
+  type Emf,
+  expectProblem,
+  postQuery,
+  queryEnvelope,
+  realPathEnv,
+  send,
+  spawnLocalApi,
+} from './support.ts';
 
 /**
  * Self-protection at TPNS's limits, over real HTTP against the sandbox: the adaptive limit of calls
@@ -29,19 +40,12 @@ let tpns: TpnsSandbox;
 let aws: AwsStandIn;
 let fixed: ApiProcess | undefined;
 
-type Emf = Record<string, unknown> & { _aws: { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] } };
-const emf: Emf[] = [];
+let emf: Emf[] = [];
 /** The EMF lines that carry `name`. */
 const emitted = (name: string) => emf.filter((line) => line._aws.CloudWatchMetrics.some((d) => d.Metrics.some((m) => m.Name === name)));
 
 beforeAll(async () => {
-  const write = process.stdout.write.bind(process.stdout);
-  vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: never[]) => {
-    const text = chunk.toString();
-    if (!text.startsWith('{"_aws"')) return write(chunk, ...rest);
-    emf.push(JSON.parse(text) as Emf);
-    return true;
-  }) as typeof process.stdout.write);
+  emf = captureEmf();
   api = await startLocalApi({ port: 0, sandbox: { secretForm: 'single' } });
   if (api.environment.mode !== 'sandbox') throw new Error('unset TPNS_SECRET_ID: these tests run on the sandbox');
   ({ tpns, aws } = api.environment);
