@@ -66,6 +66,10 @@ export const METRICS = {
   putEventsRetries: 'PutEventsRetries',
   /** Queries answered with a Failed event. */
   queriesFailed: 'QueriesFailed',
+  /** TPNS calls the adaptive limit lets in flight per app (dimension `app`: the AccessId), after each change. */
+  concurrencyLimit: 'TpnsConcurrencyLimit',
+  /** Circuit-breaker state changes per app (dimensions `app` and `state`: open, half_open, closed). */
+  breakerTransitions: 'TpnsBreakerTransitions',
 } as const;
 
 // ── Configuration (environment of both functions) ───────────────────────────────────────
@@ -76,12 +80,25 @@ export const CONFIG_DEFAULTS = {
   /** TPNS calls in flight per invocation (TPNS_CONCURRENCY). */
   concurrency: 8,
   /**
+   * TPNS_ADAPTIVE_CONCURRENCY. When TPNS rate limits an app, send fewer of its calls at once, and
+   * more again as it answers (query/limiter.ts); false keeps TPNS_CONCURRENCY whatever TPNS says.
+   */
+  adaptiveConcurrency: true,
+  /**
    * TPNS_SECRET_REREAD_COOLDOWN_MS. After a re-read found the refused secret unchanged, refused
    * requests do not read it again for this long, unless TPNS has accepted the secret since: a key
    * changed in TPNS but not yet in the secret costs a container one read per cool-down, not one per
    * request. A secret that changed before TPNS refused the old key heals the first refused request.
    */
   secretRereadCooldownMs: 10_000,
+  /**
+   * TPNS_BREAKER_FAILURES. This many failed TPNS calls of one app in a row (unreachable, 5xx, timed
+   * out; query/breaker.ts says how close together), and the container stops calling that app's TPNS
+   * for a cool-down. High enough that a blip on one request's calls in flight does not open it.
+   */
+  breakerFailures: 10,
+  /** TPNS_BREAKER_COOLDOWN_MS. How long an open breaker answers at once (503, Retry-After) before one probe call may go. */
+  breakerCooldownMs: 5_000,
 } as const;
 
 /** The accepted ranges: the handlers refuse to start outside them, and the construct refuses to synth. */
@@ -89,6 +106,8 @@ export const CONFIG_LIMITS = {
   maxBatch: { min: 1, max: 10_000 },
   concurrency: { min: 1, max: 64 },
   secretRereadCooldownMs: { min: 0, max: 300_000 },
+  breakerFailures: { min: 1, max: 1_000 },
+  breakerCooldownMs: { min: 100, max: 300_000 },
 } as const;
 
 // ── Secret ────────────────────────────────────────────────────────────────────────────────

@@ -8,7 +8,10 @@ export interface Config {
   endpoint: string | undefined;
   maxBatch: number;
   concurrency: number;
+  adaptiveConcurrency: boolean;
   secretRereadCooldownMs: number;
+  breakerFailures: number;
+  breakerCooldownMs: number;
 }
 
 /** An optional integer variable; empty or unset means the default. */
@@ -20,6 +23,15 @@ const intVar = (name: string, min: number, max: number, fallback: number) =>
       }),
     ),
     z.transform((value) => (value ? Number(value) : fallback)),
+  );
+
+/** An optional "true" or "false"; empty or unset means the default. */
+const booleanVar = (name: string, fallback: boolean) =>
+  z.pipe(
+    z
+      .optional(z.string())
+      .check(z.refine((value) => !value || value === 'true' || value === 'false', { error: `${name} must be "true" or "false"` })),
+    z.transform((value) => (value ? value === 'true' : fallback)),
   );
 
 const isHttpUrl = (value: string): boolean => {
@@ -44,11 +56,24 @@ const envSchema = z.object({
   ),
   TPNS_MAX_BATCH: intVar('TPNS_MAX_BATCH', CONFIG_LIMITS.maxBatch.min, CONFIG_LIMITS.maxBatch.max, CONFIG_DEFAULTS.maxBatch),
   TPNS_CONCURRENCY: intVar('TPNS_CONCURRENCY', CONFIG_LIMITS.concurrency.min, CONFIG_LIMITS.concurrency.max, CONFIG_DEFAULTS.concurrency),
+  TPNS_ADAPTIVE_CONCURRENCY: booleanVar('TPNS_ADAPTIVE_CONCURRENCY', CONFIG_DEFAULTS.adaptiveConcurrency),
   TPNS_SECRET_REREAD_COOLDOWN_MS: intVar(
     'TPNS_SECRET_REREAD_COOLDOWN_MS',
     CONFIG_LIMITS.secretRereadCooldownMs.min,
     CONFIG_LIMITS.secretRereadCooldownMs.max,
     CONFIG_DEFAULTS.secretRereadCooldownMs,
+  ),
+  TPNS_BREAKER_FAILURES: intVar(
+    'TPNS_BREAKER_FAILURES',
+    CONFIG_LIMITS.breakerFailures.min,
+    CONFIG_LIMITS.breakerFailures.max,
+    CONFIG_DEFAULTS.breakerFailures,
+  ),
+  TPNS_BREAKER_COOLDOWN_MS: intVar(
+    'TPNS_BREAKER_COOLDOWN_MS',
+    CONFIG_LIMITS.breakerCooldownMs.min,
+    CONFIG_LIMITS.breakerCooldownMs.max,
+    CONFIG_DEFAULTS.breakerCooldownMs,
   ),
 });
 
@@ -58,12 +83,24 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   if (!parsed.success) {
     throw new Error(`invalid configuration: ${parsed.error.issues.map((issue) => issue.message).join('; ')}`);
   }
-  const { TPNS_SECRET_ID, TPNS_ENDPOINT, TPNS_MAX_BATCH, TPNS_CONCURRENCY, TPNS_SECRET_REREAD_COOLDOWN_MS } = parsed.data;
+  const {
+    TPNS_SECRET_ID,
+    TPNS_ENDPOINT,
+    TPNS_MAX_BATCH,
+    TPNS_CONCURRENCY,
+    TPNS_ADAPTIVE_CONCURRENCY,
+    TPNS_SECRET_REREAD_COOLDOWN_MS,
+    TPNS_BREAKER_FAILURES,
+    TPNS_BREAKER_COOLDOWN_MS,
+  } = parsed.data;
   return {
     secretId: TPNS_SECRET_ID,
     endpoint: TPNS_ENDPOINT,
     maxBatch: TPNS_MAX_BATCH,
     concurrency: TPNS_CONCURRENCY,
+    adaptiveConcurrency: TPNS_ADAPTIVE_CONCURRENCY,
     secretRereadCooldownMs: TPNS_SECRET_REREAD_COOLDOWN_MS,
+    breakerFailures: TPNS_BREAKER_FAILURES,
+    breakerCooldownMs: TPNS_BREAKER_COOLDOWN_MS,
   };
 };

@@ -82,7 +82,8 @@ export class CredentialsError extends ProblemError {
 
 /** A failed TPNS call as the table says to answer it, with where it failed and TPNS's own code. */
 const tpnsProblem = (error: TpnsError): ProblemError => {
-  const { status, slug, title, retryAfterSeconds } = FAILURES[error.kind];
+  const { status, slug, title } = FAILURES[error.kind];
+  const retryAfterSeconds = error.retryAfterSeconds ?? FAILURES[error.kind].retryAfterSeconds;
   return new ProblemError(status, slug, title, error.message, {
     cause: error,
     extensions: { region: error.region, ...(error.code === undefined ? {} : { tpnsCode: error.code }) },

@@ -2,13 +2,12 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { METRICS } from '../contract.ts';
 import { logger, metrics } from '../observability.ts';
 import { type Clock, systemClock } from './clock.ts';
-import type { Config } from './config.ts';
 import type { AppSecret, CredentialSource, TpnsSecret } from './credentials.ts';
 import { mergeAccounts, mergeTokens } from './merge.ts';
 import type { AccessPoints, AccountTokens, QueryResult, TokenAccounts } from './normalize.ts';
 import { InvalidRequestError } from './problems.ts';
 import { drain, roundRobin } from './query/pool.ts';
-import { type Answer, type AppOutcome, QueryRun, type Task } from './query/run.ts';
+import { type Answer, type AppOutcome, QueryRun, type RunOptions, type Task } from './query/run.ts';
 import type { Query } from './request.ts';
 import { FAILURES, TpnsError } from './tpns/failures.ts';
 import type { Region } from './tpns/regions.ts';
@@ -18,7 +17,7 @@ export interface QueryOptions {
   credentials: CredentialSource;
   /** Epoch ms, on `clock`, by which the answer must be ready (from the Lambda context). */
   deadline: number;
-  config: Pick<Config, 'endpoint' | 'maxBatch' | 'concurrency'>;
+  config: RunOptions['config'];
   dispatcher?: Dispatcher;
   clock?: Clock;
 }

@@ -12,6 +12,8 @@ export interface SandboxKnobs {
   faultKinds: Fault[];
   /** Items per call above which TPNS answers 1008007. */
   maxItemsPerCall: number;
+  /** Calls being answered at once above which a call arriving is refused at once with 1008028, as TPNS limits an app's rate. */
+  maxConcurrentCalls: number;
   /** A call listing one of these accounts or tokens gets that fault, every time (e.g. 1008007 for an id TPNS refuses). */
   faultsByItem: Record<string, Fault>;
   /** A call made with one of these AccessIds gets that fault, every time (e.g. 1008031: that app suspended, the others fine). */
@@ -30,6 +32,7 @@ export const SANDBOX_DEFAULTS: SandboxKnobs = {
   faultRate: 0,
   faultKinds: ['http503', 'rate_limited', 'internal', 'reset'],
   maxItemsPerCall: Number.POSITIVE_INFINITY,
+  maxConcurrentCalls: Number.POSITIVE_INFINITY,
   faultsByItem: {},
   faultsByApp: {},
   seed: null,
@@ -38,10 +41,13 @@ export const SANDBOX_DEFAULTS: SandboxKnobs = {
 /** mulberry32 takes 32 bits: a larger seed would silently repeat a smaller one's sequence. */
 const MAX_SEED = 0xffff_ffff;
 
-/** JSON has no Infinity: an unlimited maxItemsPerCall travels as null. */
+const unlimitedAsNull = (limit: number) => (limit === Number.POSITIVE_INFINITY ? null : limit);
+
+/** JSON has no Infinity: an unlimited maxItemsPerCall or maxConcurrentCalls travels as null. */
 export const knobsAsJson = (knobs: SandboxKnobs) => ({
   ...knobs,
-  maxItemsPerCall: knobs.maxItemsPerCall === Number.POSITIVE_INFINITY ? null : knobs.maxItemsPerCall,
+  maxItemsPerCall: unlimitedAsNull(knobs.maxItemsPerCall),
+  maxConcurrentCalls: unlimitedAsNull(knobs.maxConcurrentCalls),
 });
 
 /** A knobs change as sent over HTTP, checked field by field so a typo is an error, not a silent no-op. */
@@ -71,6 +77,11 @@ export const parseKnobs = (input: unknown): Partial<SandboxKnobs> => {
         if (value !== null && (typeof value !== 'number' || !Number.isInteger(value) || value < 0))
           throw fail('an integer >= 0, or null for no limit');
         knobs.maxItemsPerCall = value ?? Number.POSITIVE_INFINITY;
+        break;
+      case 'maxConcurrentCalls':
+        if (value !== null && (typeof value !== 'number' || !Number.isInteger(value) || value < 1))
+          throw fail('an integer >= 1, or null for no limit');
+        knobs.maxConcurrentCalls = value ?? Number.POSITIVE_INFINITY;
         break;
       case 'faultsByItem':
       case 'faultsByApp':

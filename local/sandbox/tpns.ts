@@ -62,6 +62,7 @@ export const startTpnsSandbox = async (
       return { status: 404, payload: { retCode: 404, errMsg: 'not found' }, outcome: 'http404' };
     }
     const region = match[1] ?? DEFAULT_REGION;
+    if (stats.inFlight > knobs.maxConcurrentCalls) return refusal(TPNS_CODE.RATE_LIMITED, 'request too fast');
     const latency = knobs.latencyMs + random() * knobs.latencyJitterMs;
     if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
     const fault = pickFault(knobs, queued, { accessId: claimedAccessId(req.headers), body }, random);

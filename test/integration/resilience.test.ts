@@ -6,11 +6,25 @@ import { SANDBOX_APPS } from '../../local/sandbox/seed-data.ts';
 import { type Fault, SANDBOX_DEFAULTS, type TpnsSandbox } from '../../local/sandbox/tpns.ts';
 import { type LocalApi, startLocalApi } from '../../local/server.ts';
 import { fixedCredentials } from '../unit/_fixtures.ts';
-import { type ApiProcess, closeAll, expectProblem, postQuery, realPathEnv, secretFor, send, spawnLocalApi } from './support.ts';
+import {
+  type ApiProcess,
+  captureEmf,
+  closeAll,
+  type Emf,
+  expectProblem,
+  postQuery,
+  realPathEnv,
+  secretFor,
+  send,
+  spawnLocalApi,
+} from './support.ts';
 
 // Metrics are on in this file (EMF lines are captured below); the Metrics instance reads this at import.
+// These tests stage outages back to back to watch the retries: a breaker at its default would open
+// part-way and answer the later ones itself (its own tests: test/integration/self-protection.test.ts).
 vi.hoisted(() => {
   process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+  process.env.TPNS_BREAKER_FAILURES = '1000';
 });
 
 /**
@@ -28,19 +42,10 @@ let hurried: LocalApi;
 let tpns: TpnsSandbox;
 let aws: AwsStandIn;
 
-type Emf = {
-  _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] };
-} & Record<string, unknown>;
-const emf: Emf[] = [];
+let emf: Emf[] = [];
 
 beforeAll(async () => {
-  const write = process.stdout.write.bind(process.stdout);
-  vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: never[]) => {
-    const text = chunk.toString();
-    if (!text.startsWith('{"_aws"')) return write(chunk, ...rest);
-    emf.push(JSON.parse(text) as Emf);
-    return true;
-  }) as typeof process.stdout.write);
+  emf = captureEmf();
   api = await startLocalApi({ port: 0, sandbox: { secretForm: 'single' } });
   hurried = await startLocalApi({ port: 0, functionTimeoutMs: SHORT_FUNCTION_TIMEOUT_MS, sandbox: { secretForm: 'single' } });
   if (api.environment.mode !== 'sandbox') throw new Error('unset TPNS_SECRET_ID: these tests run on the sandbox');
@@ -295,6 +300,9 @@ describe('credential rotation', () => {
   });
 
   it('the concurrent chunks of one request share one refresh', async () => {
+    // The rate limiting above lowered this container's calls in flight for the app (query/limiter.ts):
+    // forty answered chunks raise them back to TPNS_CONCURRENCY, so that all eight chunks go at once.
+    expect((await postQuery(api.url, { accounts: accounts(4_000) })).status).toBe(200);
     tpns.configure({ latencyJitterMs: 60, seed: 1 });
     rotate('rotated-key-0003');
     const reads = secretReads();

@@ -4,13 +4,34 @@ import { createServer, request as httpRequest, type IncomingHttpHeaders } from '
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import { QUERY_DETAIL_TYPE } from '../../functions/contract.ts';
 import type { Problem } from '../../functions/core/problems.ts';
 import { TPNS_CODE } from '../../functions/core/tpns/codes.ts';
 import type { AwsStandIn } from '../../local/sandbox/aws.ts';
 import { SANDBOX_APPS, SANDBOX_BINDINGS, type SandboxApp } from '../../local/sandbox/seed-data.ts';
 import { contractViolation } from '../contract.ts';
+
+/** A CloudWatch EMF line as Powertools writes it to stdout. */
+export type Emf = {
+  _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] };
+} & Record<string, unknown>;
+
+/**
+ * Collects the EMF lines written to stdout from now on (parsed, in order) instead of printing them;
+ * other output passes through. For files that turn metrics on (POWERTOOLS_METRICS_DISABLED=false).
+ */
+export const captureEmf = (): Emf[] => {
+  const lines: Emf[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: never[]) => {
+    const text = chunk.toString();
+    if (!text.startsWith('{"_aws"')) return write(chunk, ...rest);
+    lines.push(JSON.parse(text) as Emf);
+    return true;
+  }) as typeof process.stdout.write);
+  return lines;
+};
 
 /** One HTTP answer, read whole. `body` is the parsed JSON, or undefined when the text is not JSON. */
 export interface Answer {

@@ -28,7 +28,10 @@ describe('readConfig: defaults', () => {
       endpoint: undefined,
       maxBatch: 100,
       concurrency: 8,
+      adaptiveConcurrency: true,
       secretRereadCooldownMs: 10_000,
+      breakerFailures: 10,
+      breakerCooldownMs: 5_000,
     });
   });
 
@@ -62,13 +65,19 @@ describe('readConfig: overrides', () => {
         TPNS_MAX_BATCH: '20',
         TPNS_CONCURRENCY: '2',
         TPNS_SECRET_REREAD_COOLDOWN_MS: '2500',
+        TPNS_ADAPTIVE_CONCURRENCY: 'false',
+        TPNS_BREAKER_FAILURES: '3',
+        TPNS_BREAKER_COOLDOWN_MS: '750',
       }),
     ).toEqual({
       secretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:tpns-AbCdEf',
       endpoint: 'http://127.0.0.1:4100',
       maxBatch: 20,
       concurrency: 2,
+      adaptiveConcurrency: false,
       secretRereadCooldownMs: 2_500,
+      breakerFailures: 3,
+      breakerCooldownMs: 750,
     });
   });
 
@@ -87,6 +96,12 @@ describe('readConfig: overrides', () => {
     ['TPNS_CONCURRENCY', '64', 'concurrency', 64],
     ['TPNS_SECRET_REREAD_COOLDOWN_MS', '0', 'secretRereadCooldownMs', 0],
     ['TPNS_SECRET_REREAD_COOLDOWN_MS', '300000', 'secretRereadCooldownMs', 300_000],
+    ['TPNS_ADAPTIVE_CONCURRENCY', 'true', 'adaptiveConcurrency', true],
+    ['TPNS_ADAPTIVE_CONCURRENCY', 'false', 'adaptiveConcurrency', false],
+    ['TPNS_BREAKER_FAILURES', '1', 'breakerFailures', 1],
+    ['TPNS_BREAKER_FAILURES', '1000', 'breakerFailures', 1_000],
+    ['TPNS_BREAKER_COOLDOWN_MS', '100', 'breakerCooldownMs', 100],
+    ['TPNS_BREAKER_COOLDOWN_MS', '300000', 'breakerCooldownMs', 300_000],
   ] as const)('%s=%s is accepted (bound)', (name, value, field, expected) => {
     expect(readConfig({ ...BASE, [name]: value })[field]).toBe(expected);
   });
@@ -128,6 +143,20 @@ describe('readConfig: invalid values name the variable', () => {
   it.each(['-1', '300001', '1.5', 'ten'])('TPNS_SECRET_REREAD_COOLDOWN_MS=%j', (value) => {
     expect(configError({ ...BASE, TPNS_SECRET_REREAD_COOLDOWN_MS: value })).toContain(
       'TPNS_SECRET_REREAD_COOLDOWN_MS must be an integer from 0 to 300000',
+    );
+  });
+
+  it.each(['0', 'yes', 'TRUE', 'off'])('TPNS_ADAPTIVE_CONCURRENCY=%j', (value) => {
+    expect(configError({ ...BASE, TPNS_ADAPTIVE_CONCURRENCY: value })).toContain('TPNS_ADAPTIVE_CONCURRENCY must be "true" or "false"');
+  });
+
+  it.each(['0', '1001', '2.5', 'ten'])('TPNS_BREAKER_FAILURES=%j', (value) => {
+    expect(configError({ ...BASE, TPNS_BREAKER_FAILURES: value })).toContain('TPNS_BREAKER_FAILURES must be an integer from 1 to 1000');
+  });
+
+  it.each(['99', '300001', '1.5', 'five'])('TPNS_BREAKER_COOLDOWN_MS=%j', (value) => {
+    expect(configError({ ...BASE, TPNS_BREAKER_COOLDOWN_MS: value })).toContain(
+      'TPNS_BREAKER_COOLDOWN_MS must be an integer from 100 to 300000',
     );
   });
 

@@ -298,3 +298,55 @@ describe('chunk sizes learned in a warm container', () => {
     expect(Math.max(...calls)).toBe(100);
   });
 });
+
+describe('circuit breaker, on the injected clock', () => {
+  const FAILURES_TO_OPEN = 3;
+  const COOLDOWN_MS = 5_000;
+  /** One AccessId for every run here: the breaker is the container's, per app. */
+  const runOnOneApp = (clock: FakeClock, accessId: string) =>
+    runQuery(tokens(1), {
+      credentials: fixedCredentials({ ...SECRET, accessId }),
+      deadline: clock.now() + 20_000,
+      config: { endpoint: undefined, maxBatch: 100, concurrency: 1, breakerFailures: FAILURES_TO_OPEN, breakerCooldownMs: COOLDOWN_MS },
+      dispatcher: agent,
+      clock,
+    });
+
+  it('once open, a request fails with no call, no wait and no time passing, saying when to come back', async () => {
+    const clock = fakeClock(() => 0);
+    scriptTpns(clock, INTERNAL); // TPNS fails every call
+    await tpnsFailure(runOnOneApp(clock, 'breaker-open'));
+    // Three outages in a row opened it: the fourth attempt was refused without a call.
+    expect(calls).toHaveLength(FAILURES_TO_OPEN);
+
+    const before = { now: clock.now(), sleeps: clock.sleeps.length, calls: calls.length };
+    clock.advance(1_500);
+    const error = await tpnsFailure(runOnOneApp(clock, 'breaker-open'));
+    expect(error).toMatchObject({ kind: 'circuit_open', retryAfterSeconds: Math.ceil((COOLDOWN_MS - 1_500) / 1_000) });
+    expect(calls).toHaveLength(before.calls);
+    expect(clock.sleeps).toHaveLength(before.sleeps);
+    expect(clock.now()).toBe(before.now + 1_500);
+  });
+
+  it('after the cool-down one probe goes; an answer closes it', async () => {
+    const clock = fakeClock(() => 0);
+    scriptTpns(clock, INTERNAL, INTERNAL, INTERNAL, 'ok');
+    await tpnsFailure(runOnOneApp(clock, 'breaker-recovers'));
+    clock.advance(COOLDOWN_MS);
+    const result = await runOnOneApp(clock, 'breaker-recovers');
+    expect(result.partial).toBe(false);
+    expect(calls).toHaveLength(FAILURES_TO_OPEN + 1);
+    // Closed: the next request calls at once.
+    await runOnOneApp(clock, 'breaker-recovers');
+    expect(calls).toHaveLength(FAILURES_TO_OPEN + 2);
+  });
+
+  it('refusals are TPNS answering: they never open it', async () => {
+    const clock = fakeClock(() => 0);
+    scriptTpns(clock, RATE_LIMITED);
+    for (let i = 0; i < FAILURES_TO_OPEN; i++) {
+      expect(await tpnsFailure(runOnOneApp(clock, 'breaker-rate-limited'))).toMatchObject({ kind: 'rate_limited' });
+    }
+    expect(calls).toHaveLength(FAILURES_TO_OPEN * (1 + maxRetries));
+  });
+});

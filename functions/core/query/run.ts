@@ -1,5 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { METRICS } from '../../contract.ts';
+import { CONFIG_DEFAULTS, METRICS } from '../../contract.ts';
 import { logger, metrics } from '../../observability.ts';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
@@ -11,8 +11,10 @@ import { TPNS_CODE } from '../tpns/codes.ts';
 import { FAILURES, type FailureKind, TpnsError } from '../tpns/failures.ts';
 import { DEFAULT_REGION, REGIONS, type Region } from '../tpns/regions.ts';
 import type { Dispatcher } from '../tpns/undici.ts';
+import { breakerFor, type CircuitBreaker } from './breaker.ts';
 import { callBudget } from './budget.ts';
 import { type Chunk, ChunkQueue, type ChunkSizes } from './chunks.ts';
+import { type ConcurrencyLimiter, limiterFor } from './limiter.ts';
 import { RETRY_DEFAULTS, retryDelayMs } from './retry.ts';
 
 /** What every app's run of one request shares. */
@@ -20,7 +22,9 @@ export interface RunOptions {
   credentials: CredentialSource;
   /** Epoch ms, on `clock`, by which the answer must be ready (from the Lambda context). */
   deadline: number;
-  config: Pick<Config, 'endpoint' | 'maxBatch'>;
+  /** Self-protection's settings default to CONFIG_DEFAULTS'. */
+  config: Pick<Config, 'endpoint' | 'maxBatch' | 'concurrency'> &
+    Partial<Pick<Config, 'adaptiveConcurrency' | 'breakerFailures' | 'breakerCooldownMs'>>;
   dispatcher?: Dispatcher;
   clock: Clock;
 }
@@ -105,11 +109,18 @@ export class QueryRun {
   private readonly retries = new Map<FailureKind, number>();
   private readonly query: Query;
   private readonly options: RunOptions;
+  /** The container's adaptive limit and circuit breaker for this app (limiter.ts, breaker.ts). */
+  private limiter: ConcurrencyLimiter;
+  private breaker: CircuitBreaker;
+  /** This run's chunks in flight: at most the limiter's limit. */
+  private sending = 0;
 
   constructor(app: AppSecret, query: Query, options: RunOptions) {
     this.app = app;
     this.query = query;
     this.options = options;
+    this.limiter = this.limiterOf(app);
+    this.breaker = this.breakerOf(app);
     const known = app.region ?? discoveredRegions.get(app.accessId);
     this.region = known ?? DEFAULT_REGION;
     this.regionKnown = known !== undefined;
@@ -121,7 +132,12 @@ export class QueryRun {
   /** What to do next, or undefined when nothing can start now: finished, failed, or its access point still being found. */
   next = (): Task | undefined => {
     if (this.fatal) return undefined;
-    if (this.regionKnown) return this.chunks.next();
+    if (this.regionKnown) {
+      if (this.sending >= this.limiter.limit) return undefined;
+      const chunk = this.chunks.next();
+      if (chunk !== undefined) this.sending++;
+      return chunk;
+    }
     if (this.discovering) return undefined;
     this.discovering = true;
     return 'discover';
@@ -148,6 +164,8 @@ export class QueryRun {
         this.firstFailure ??= error;
         for (let i = task.start; i < task.end; i++) this.results[i] = failedItem(this.query.items[i] as Item, error);
       }
+    } finally {
+      if (task !== 'discover') this.sending--;
     }
   }
 
@@ -185,6 +203,13 @@ export class QueryRun {
       if (this.callsLeft <= 0) {
         throw new TpnsError('call_budget_spent', region, 'the request spent its budget of TPNS calls before this chunk was answered');
       }
+      // Admitted, a call must reach attempt(), which settles it: a half-open breaker waits for its one probe.
+      const coolingMs = this.breaker.admit(clock.now());
+      if (coolingMs > 0) {
+        throw new TpnsError('circuit_open', region, 'TPNS failed this app too often of late; no call until the cool-down ends', {
+          retryAfterSeconds: Math.ceil(coolingMs / 1_000),
+        });
+      }
       this.callsLeft--;
       const app = this.app;
       try {
@@ -208,16 +233,44 @@ export class QueryRun {
     }
   }
 
+  /** One call the breaker admitted: whatever it ends with, the breaker and the limiter learn of it. */
   private async attempt(region: Region, app: AppSecret, body: TpnsQueryRequest, remaining: number): Promise<TpnsQueryResponse> {
+    const { breaker, limiter } = this;
+    const epoch = limiter.epoch;
     const started = performance.now();
+    let outage = false;
     try {
-      return await queryAccountBindings({ region, endpoint: this.options.config.endpoint, credentials: app, auth: app.auth }, body, {
-        timeoutMs: Math.min(CLIENT_DEFAULTS.callTimeoutMs, remaining),
-        dispatcher: this.options.dispatcher,
-      });
+      const response = await queryAccountBindings(
+        { region, endpoint: this.options.config.endpoint, credentials: app, auth: app.auth },
+        body,
+        {
+          timeoutMs: Math.min(CLIENT_DEFAULTS.callTimeoutMs, remaining),
+          dispatcher: this.options.dispatcher,
+        },
+      );
+      limiter.answered();
+      return response;
+    } catch (error) {
+      if (error instanceof TpnsError) {
+        outage = FAILURES[error.kind].outage;
+        if (error.kind === 'rate_limited') limiter.rateLimited(epoch);
+      }
+      throw error;
     } finally {
+      breaker.settle(outage, this.options.clock.now());
       metrics.addMetric(METRICS.callLatency, MetricUnit.Milliseconds, performance.now() - started);
     }
+  }
+
+  private limiterOf(app: AppSecret): ConcurrencyLimiter {
+    const { concurrency, adaptiveConcurrency = CONFIG_DEFAULTS.adaptiveConcurrency } = this.options.config;
+    return limiterFor(app.accessId, concurrency, adaptiveConcurrency);
+  }
+
+  private breakerOf(app: AppSecret): CircuitBreaker {
+    const { breakerFailures = CONFIG_DEFAULTS.breakerFailures, breakerCooldownMs = CONFIG_DEFAULTS.breakerCooldownMs } =
+      this.options.config;
+    return breakerFor(app.accessId, { failures: breakerFailures, cooldownMs: breakerCooldownMs });
   }
 
   /** TPNS refused the key (1008003), or the access point the secret names (1008035; a probe expects that). */
@@ -235,6 +288,10 @@ export class QueryRun {
     if (this.app === used) logger.info('TPNS refused what the secret said; retrying with the re-read secret', { app: used.name, reason });
     this.app = fresh;
     this.region = fresh.region ?? this.region;
+    if (fresh.accessId !== used.accessId) {
+      this.limiter = this.limiterOf(fresh);
+      this.breaker = this.breakerOf(fresh);
+    }
     return true;
   }
 

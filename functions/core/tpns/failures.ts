@@ -14,7 +14,9 @@ export type FailureKind =
   | 'unavailable'
   | 'bad_response'
   /** Not TPNS's answer: the request's own budget of calls (query/budget.ts) is spent. */
-  | 'call_budget_spent';
+  | 'call_budget_spent'
+  /** Not TPNS's answer: the app's circuit breaker (query/breaker.ts) is open, so no call was made. */
+  | 'circuit_open';
 
 /**
  * Why an item has no answer when its chunk failed (the item's `reason`), or when its app failed as a
@@ -37,6 +39,8 @@ export interface FailureMeaning {
   fatal: boolean;
   /** Events path: Lambda's retries would meet it again, so it is published as Failed instead of thrown. */
   permanent: boolean;
+  /** TPNS itself is down (unreachable, failing, silent): counts towards opening the app's circuit breaker. */
+  outage: boolean;
   /**
    * What the items of a chunk (or, for a fatal kind, of an app among several) that failed with it say;
    * a chunk refused item by item (1008007) carries only its code.
@@ -55,6 +59,7 @@ export const FAILURES: Readonly<Record<FailureKind, FailureMeaning>> = {
     transient: false,
     fatal: true,
     permanent: true,
+    outage: false,
     reason: 'credentials_rejected',
     status: 502,
     slug: 'tpns-credentials-rejected',
@@ -64,6 +69,7 @@ export const FAILURES: Readonly<Record<FailureKind, FailureMeaning>> = {
     transient: false,
     fatal: true,
     permanent: true,
+    outage: false,
     reason: 'wrong_access_point',
     status: 502,
     slug: 'tpns-wrong-access-point',
@@ -73,6 +79,7 @@ export const FAILURES: Readonly<Record<FailureKind, FailureMeaning>> = {
     transient: false,
     fatal: true,
     permanent: true,
+    outage: false,
     reason: 'app_unavailable',
     status: 502,
     slug: 'tpns-app-unavailable',
@@ -82,6 +89,7 @@ export const FAILURES: Readonly<Record<FailureKind, FailureMeaning>> = {
     transient: false,
     fatal: true,
     permanent: true,
+    outage: false,
     reason: 'request_rejected',
     status: 502,
     slug: 'tpns-request-rejected',
@@ -91,6 +99,7 @@ export const FAILURES: Readonly<Record<FailureKind, FailureMeaning>> = {
     transient: false,
     fatal: false,
     permanent: true,
+    outage: false,
     reason: undefined,
     status: 502,
     slug: 'tpns-request-rejected',
@@ -100,6 +109,7 @@ export const FAILURES: Readonly<Record<FailureKind, FailureMeaning>> = {
     transient: true,
     fatal: false,
     permanent: false,
+    outage: false,
     reason: 'rate_limited',
     status: 503,
     slug: 'tpns-rate-limited',
@@ -110,6 +120,7 @@ export const FAILURES: Readonly<Record<FailureKind, FailureMeaning>> = {
     transient: true,
     fatal: false,
     permanent: false,
+    outage: true,
     reason: 'unavailable',
     status: 502,
     slug: 'tpns-upstream-error',
@@ -119,6 +130,7 @@ export const FAILURES: Readonly<Record<FailureKind, FailureMeaning>> = {
     transient: true,
     fatal: false,
     permanent: false,
+    outage: true,
     reason: 'unavailable',
     status: 502,
     slug: 'tpns-unavailable',
@@ -129,6 +141,7 @@ export const FAILURES: Readonly<Record<FailureKind, FailureMeaning>> = {
     transient: true,
     fatal: false,
     permanent: false,
+    outage: true,
     reason: 'timeout',
     status: 504,
     slug: 'tpns-timeout',
@@ -138,6 +151,7 @@ export const FAILURES: Readonly<Record<FailureKind, FailureMeaning>> = {
     transient: false,
     fatal: false,
     permanent: false,
+    outage: false,
     reason: 'unavailable',
     status: 502,
     slug: 'tpns-bad-response',
@@ -148,10 +162,22 @@ export const FAILURES: Readonly<Record<FailureKind, FailureMeaning>> = {
     fatal: false,
     // The same query would spend the same budget again.
     permanent: true,
+    outage: false,
     reason: 'call_budget_spent',
     status: 502,
     slug: 'tpns-call-budget-spent',
     title: 'TPNS refused too much of this request',
+  },
+  circuit_open: {
+    // No other chunk would get through either; the cool-down ends sooner than Lambda's retries come.
+    transient: false,
+    fatal: false,
+    permanent: false,
+    outage: false,
+    reason: 'unavailable',
+    status: 503,
+    slug: 'tpns-unavailable',
+    title: 'TPNS is unavailable',
   },
 };
 
@@ -182,12 +208,20 @@ export class TpnsError extends Error {
   /** TPNS's retCode, when TPNS gave one. */
   readonly code: number | undefined;
   readonly region: Region;
+  /** When to ask again, if this failure knows better than FAILURES (an open breaker: the rest of its cool-down). */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(kind: FailureKind, region: Region, detail: string, options: { code?: number; cause?: unknown } = {}) {
+  constructor(
+    kind: FailureKind,
+    region: Region,
+    detail: string,
+    options: { code?: number; cause?: unknown; retryAfterSeconds?: number } = {},
+  ) {
     super(detail, { cause: options.cause });
     this.name = 'TpnsError';
     this.kind = kind;
     this.code = options.code;
     this.region = region;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
