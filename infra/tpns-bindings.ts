@@ -17,10 +17,11 @@
  *   infra/parts/query-bus.ts  the dedicated bus and its resource policy (prop queryPublishers)
  *   infra/parts/alarms.ts     CloudWatch alarms
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -167,6 +168,9 @@ export interface TpnsBindingsProps {
 }
 
 function intInRange(name: string, value: number, min: number, max: number): number {
+  // A token (a CfnParameter's valueAsNumber, say) is only known at deploy: CloudFormation and the
+  // service check it then. As a number it is a huge negative sentinel, which no range here admits.
+  if (Token.isUnresolved(value)) return value;
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new Error(`TpnsBindings: ${name} must be an integer from ${min} to ${max}, got ${value}`);
   }
@@ -228,6 +232,18 @@ export class TpnsBindings extends Construct {
   readonly secret: secretsmanager.ISecret;
   readonly alarms: cloudwatch.Alarm[];
 
+  /**
+   * Lets `grantee` (a caller's role, say) call the API: `execute-api:Invoke` on every route of the
+   * stage. Every route requires SigV4, so this is what a caller needs.
+   */
+  grantInvoke(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['execute-api:Invoke'],
+      resourceArns: [this.httpApi.arnForExecuteApi('*', '/*', this.stage.stageName)],
+    });
+  }
+
   /** Base URL of the API (ends with '/'). */
   get apiUrl(): string {
     return this.stage.url;
@@ -242,6 +258,7 @@ export class TpnsBindings extends Construct {
     const d = TPNS_BINDINGS_DEFAULTS;
     const p = validatedProps(props);
     const logRetention = props.logRetention ?? d.logRetention;
+    const logLevel = props.logLevel ?? d.logLevel;
 
     // Imported, never created: key material never appears in the template.
     // fromSecretNameV2 yields the partial ARN `...:secret:NAME-??????` (Secrets Manager
@@ -264,7 +281,7 @@ export class TpnsBindings extends Construct {
       TPNS_CONCURRENCY: String(p.concurrency),
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-      POWERTOOLS_LOG_LEVEL: props.logLevel ?? d.logLevel,
+      POWERTOOLS_LOG_LEVEL: logLevel,
       // Reading the .map at load costs ~25 ms of cold start (README: Performance), so it is opt-in.
       ...((props.sourceMapStackTraces ?? d.sourceMapStackTraces) ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
       ...(props.tpnsEndpoint ? { TPNS_ENDPOINT: props.tpnsEndpoint } : {}),
@@ -277,6 +294,7 @@ export class TpnsBindings extends Construct {
       reservedConcurrentExecutions: p.httpReservedConcurrency,
       environment: commonEnv,
       logRetention,
+      logLevel,
     });
     this.eventsFunction = createFunction(this, 'Events', {
       entry: 'events.ts',
@@ -286,6 +304,7 @@ export class TpnsBindings extends Construct {
       reservedConcurrentExecutions: p.eventsReservedConcurrency,
       environment: { ...commonEnv, EVENT_BUS_NAME: this.eventBus.eventBusName },
       logRetention,
+      logLevel,
     });
 
     // Read access to exactly this secret (GetSecretValue, DescribeSecret).

@@ -28,6 +28,8 @@ export interface FunctionOptions {
   readonly reservedConcurrentExecutions: number | undefined;
   readonly environment: Record<string, string>;
   readonly logRetention: logs.RetentionDays;
+  /** Powertools' POWERTOOLS_LOG_LEVEL, set in `environment` by the caller: Lambda filters at the same level. */
+  readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 }
 
 export function createFunction(scope: Construct, name: 'Http' | 'Events', options: FunctionOptions): NodejsFunction {
@@ -52,6 +54,11 @@ export function createFunction(scope: Construct, name: 'Http' | 'Events', option
     reservedConcurrentExecutions: options.reservedConcurrentExecutions,
     tracing: lambda.Tracing.ACTIVE,
     logGroup,
+    // JSON logs with Lambda's advanced logging controls: Lambda drops application lines below the level.
+    // Powertools Logger reads that level (AWS_LAMBDA_LOG_LEVEL) and lets it win over POWERTOOLS_LOG_LEVEL,
+    // so both are set from the one `logLevel` prop (test/infra/options.test.ts checks they agree).
+    loggingFormat: lambda.LoggingFormat.JSON,
+    applicationLogLevelV2: lambda.ApplicationLogLevel[options.logLevel],
     role,
     environment: options.environment,
     bundling: nodejsFunctionBundling,
