@@ -66,6 +66,10 @@ export const METRICS = {
   putEventsRetries: 'PutEventsRetries',
   /** Queries answered with a Failed event. */
   queriesFailed: 'QueriesFailed',
+  /** TPNS calls the adaptive limit lets in flight per app (dimension `app`: the AccessId), after each change. */
+  concurrencyLimit: 'TpnsConcurrencyLimit',
+  /** Circuit-breaker state changes per app (dimensions `app` and `state`: open, half_open, closed). */
+  breakerTransitions: 'TpnsBreakerTransitions',
 } as const;
 
 // ── Configuration (environment of both functions) ───────────────────────────────────────

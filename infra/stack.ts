@@ -7,7 +7,8 @@
  *   secretName, tpnsEndpoint, maxBatch, concurrency, httpReservedConcurrency,
  *   eventsReservedConcurrency, throttlingRateLimit, throttlingBurstLimit,
  *   logRetentionDays, logLevel, memorySize, eventBusName, alarmTopicArn, sourceMapStackTraces,
- *   allowedSources, queryPublishers (comma-separated; queryPublishers: account ids and IAM role/user ARNs)
+ *   allowedSources, queryPublishers (comma-separated; queryPublishers: account ids and IAM role/user ARNs),
+ *   alarmEmail, dashboard (true/false)
  */
 
 import type { StackProps } from 'aws-cdk-lib';
@@ -56,6 +57,14 @@ export class TpnsBindingsStack extends Stack {
       value: b.secret.secretName,
       description: 'Secrets Manager secret holding the TPNS credentials',
     });
+    new CfnOutput(this, 'AlarmNotifications', {
+      value:
+        b.alarmTopics.length === 0
+          ? 'none: the alarms notify no one (deploy with -c alarmEmail=... or -c alarmTopicArn=...)'
+          : b.alarmTopics.map((topic) => topic.topicArn).join(', '),
+      description: 'SNS topics the alarms notify',
+    });
+    if (b.dashboardUrl) new CfnOutput(this, 'DashboardUrl', { value: b.dashboardUrl, description: 'CloudWatch dashboard' });
   }
 }
 
@@ -93,10 +102,11 @@ function propsFromContext(scope: Construct, node: Node): TpnsBindingsProps {
   }
   const eventBusName = str('eventBusName');
   const alarmTopicArn = str('alarmTopicArn');
-  const sourceMaps = str('sourceMapStackTraces');
-  if (sourceMaps !== undefined && sourceMaps !== 'true' && sourceMaps !== 'false') {
-    throw new Error(`context sourceMapStackTraces must be true or false, got "${sourceMaps}"`);
-  }
+  const bool = (key: string): boolean | undefined => {
+    const v = str(key);
+    if (v !== undefined && v !== 'true' && v !== 'false') throw new Error(`context ${key} must be true or false, got "${v}"`);
+    return v === undefined ? undefined : v === 'true';
+  };
 
   return {
     secretName: str('secretName'),
@@ -110,10 +120,12 @@ function propsFromContext(scope: Construct, node: Node): TpnsBindingsProps {
     logRetention: logRetentionDays as logs.RetentionDays | undefined,
     logLevel: logLevel as LogLevel | undefined,
     memorySize: int('memorySize'),
-    sourceMapStackTraces: sourceMaps === undefined ? undefined : sourceMaps === 'true',
+    sourceMapStackTraces: bool('sourceMapStackTraces'),
     allowedSources: list('allowedSources'),
     queryPublishers: list('queryPublishers'),
     eventBus: eventBusName === undefined ? undefined : events.EventBus.fromEventBusName(scope, 'ContextEventBus', eventBusName),
     alarmTopic: alarmTopicArn === undefined ? undefined : sns.Topic.fromTopicArn(scope, 'ContextAlarmTopic', alarmTopicArn),
+    alarmEmail: str('alarmEmail'),
+    dashboard: bool('dashboard'),
   };
 }

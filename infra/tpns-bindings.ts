@@ -7,7 +7,8 @@
  *        │ delivery failures                  │ async-invoke failures
  *        └──────────────► SQS dead-letter queue ◄┘
  *
- * Plus log groups with retention, X-Ray, and CloudWatch alarms (optionally to an SNS topic).
+ * Plus log groups with retention, X-Ray, a CloudWatch dashboard, and CloudWatch alarms (to an SNS topic
+ * and/or an e-mail address, or to no one).
  * infra/stack.ts is a thin shell around it; other CDK apps can import it as is.
  *
  * This file holds the public surface (props, defaults, validation) and wires the parts:
@@ -15,9 +16,11 @@
  *   infra/parts/http-api.ts   HTTP API, IAM authorizer, routes, stage with access logs
  *   infra/parts/events.ts     dead-letter queue, query rule and target, async-invoke settings
  *   infra/parts/query-bus.ts  the dedicated bus and its resource policy (prop queryPublishers)
- *   infra/parts/alarms.ts     CloudWatch alarms
+ *   infra/parts/alarms.ts     CloudWatch alarms, and the encrypted topic that e-mails them (prop alarmEmail)
+ *   infra/parts/dashboard.ts  the CloudWatch dashboard (prop dashboard)
+ *   infra/parts/service-metrics.ts  the handlers' own metrics as CloudWatch stores them, for both
  */
-import { Duration, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Token } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -37,7 +40,8 @@ import {
   RESULT_SOURCE,
   SERVICE_NAME,
 } from '../functions/contract.ts';
-import { createAlarms } from './parts/alarms.ts';
+import { createAlarmEmailTopic, createAlarms } from './parts/alarms.ts';
+import { createDashboard, dashboardUrl } from './parts/dashboard.ts';
 import { createDeadLetterQueue, wireQueryEvents } from './parts/events.ts';
 import { createFunction } from './parts/function.ts';
 import { createHttpApi } from './parts/http-api.ts';
@@ -85,6 +89,14 @@ export const TPNS_BINDINGS_DEFAULTS = {
   httpErrorsThreshold: 1,
   eventsErrorsThreshold: 5,
   api5xxThreshold: 5,
+  /** Alarms on the service's own metrics (infra/parts/alarms.ts says why each). */
+  itemsErrorPercentThreshold: 5,
+  itemsErrorMinItems: 20,
+  retriesThreshold: 50,
+  /** Well above a TPNS round trip from outside China (~0.3–1 s), well below the 8 s call timeout. */
+  callLatencyP99ThresholdMs: 3_000,
+  dashboard: true,
+  fixedEgressIp: false,
 } as const;
 
 export interface TpnsBindingsProps {
@@ -165,7 +177,23 @@ export interface TpnsBindingsProps {
    * @default - alarms are created without actions
    */
   readonly alarmTopic?: sns.ITopic;
+  /**
+   * E-mail address that receives alarm and OK notifications, through an SNS topic the construct
+   * creates, encrypted with a KMS key of its own (the address confirms the subscription first).
+   * Both this and `alarmTopic` may be set; with neither, the alarms notify no one (a synth warning says so).
+   * @default - no e-mail topic
+   */
+  readonly alarmEmail?: string;
+  /**
+   * A CloudWatch dashboard of the API, the functions, the TPNS calls, the items, the events and the
+   * dead-letter queue (`dashboard`, `dashboardUrl`).
+   * @default true
+   */
+  readonly dashboard?: boolean;
 }
+
+// What SNS would accept as an e-mail endpoint, roughly: a typo fails synth rather than the deploy.
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
 function intInRange(name: string, value: number, min: number, max: number): number {
   // A token (a CfnParameter's valueAsNumber, say) is only known at deploy: CloudFormation and the
@@ -206,6 +234,9 @@ function validatedProps(props: TpnsBindingsProps) {
         '(its resource policy is what restricts the publishers); drop eventBus (context eventBusName)',
     );
   }
+  if (props.alarmEmail !== undefined && !Token.isUnresolved(props.alarmEmail) && !EMAIL.test(props.alarmEmail)) {
+    throw new Error(`TpnsBindings: alarmEmail must be an e-mail address, got "${props.alarmEmail}"`);
+  }
   const queryPublishers: QueryPublishers | undefined =
     props.queryPublishers === undefined ? undefined : parseQueryPublishers(props.queryPublishers);
   return {
@@ -231,6 +262,12 @@ export class TpnsBindings extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   readonly secret: secretsmanager.ISecret;
   readonly alarms: cloudwatch.Alarm[];
+  /** The topics the alarms notify (`alarmTopic`, the `alarmEmail` topic); empty: no one. */
+  readonly alarmTopics: sns.ITopic[];
+  /** The topic that e-mails `alarmEmail`. */
+  readonly alarmEmailTopic?: sns.Topic;
+  /** With `dashboard` (the default). */
+  readonly dashboard?: cloudwatch.Dashboard;
 
   /**
    * Lets `grantee` (a caller's role, say) call the API: `execute-api:Invoke` on every route of the
@@ -242,6 +279,11 @@ export class TpnsBindings extends Construct {
       actions: ['execute-api:Invoke'],
       resourceArns: [this.httpApi.arnForExecuteApi('*', '/*', this.stage.stageName)],
     });
+  }
+
+  /** Console URL of the dashboard, if there is one. */
+  get dashboardUrl(): string | undefined {
+    return this.dashboard && dashboardUrl(this.dashboard);
   }
 
   /** Base URL of the API (ends with '/'). */
@@ -333,15 +375,36 @@ export class TpnsBindings extends Construct {
       targetMaxEventAge: d.targetMaxEventAge,
     });
 
+    this.alarmEmailTopic = props.alarmEmail === undefined ? undefined : createAlarmEmailTopic(this, props.alarmEmail);
+    this.alarmTopics = [props.alarmTopic, this.alarmEmailTopic].filter((topic) => topic !== undefined);
+    if (this.alarmTopics.length === 0) {
+      Annotations.of(this).addWarningV2(
+        'tpns-bindings:alarms-notify-no-one',
+        'The alarms notify no one: set alarmEmail (context alarmEmail) or alarmTopic (context alarmTopicArn)',
+      );
+    }
     this.alarms = createAlarms(this, {
       httpFunction: this.httpFunction,
       eventsFunction: this.eventsFunction,
       stage: this.stage,
       deadLetterQueue: this.deadLetterQueue,
-      alarmTopic: props.alarmTopic,
+      alarmTopics: this.alarmTopics,
       httpErrorsThreshold: d.httpErrorsThreshold,
       eventsErrorsThreshold: d.eventsErrorsThreshold,
       api5xxThreshold: d.api5xxThreshold,
+      itemsErrorPercentThreshold: d.itemsErrorPercentThreshold,
+      itemsErrorMinItems: d.itemsErrorMinItems,
+      retriesThreshold: d.retriesThreshold,
+      callLatencyP99ThresholdMs: d.callLatencyP99ThresholdMs,
     });
+
+    if (props.dashboard ?? d.dashboard) {
+      this.dashboard = createDashboard(this, {
+        httpFunction: this.httpFunction,
+        eventsFunction: this.eventsFunction,
+        stage: this.stage,
+        deadLetterQueue: this.deadLetterQueue,
+      });
+    }
   }
 }
