@@ -58,14 +58,21 @@ export function createDashboard(scope: Construct, options: DashboardOptions): cl
     ]),
   );
   dashboard.addWidgets(
-    graph('Function invocations', perFunction((fn) => fn.metricInvocations({ statistic: SUM }), 'invocations')),
+    graph(
+      'Function invocations',
+      perFunction((fn) => fn.metricInvocations({ statistic: SUM }), 'invocations'),
+    ),
     graph('Function errors and throttles', [
       ...perFunction((fn) => fn.metricErrors({ statistic: SUM }), 'errors'),
       ...perFunction((fn) => fn.metricThrottles({ statistic: SUM }), 'throttles'),
     ]),
-    graph('Function duration p99 (ms) and cold starts', perFunction((fn) => fn.metricDuration({ statistic: P99 }), 'duration p99'), {
-      right: functions.map(([name, fn]) => coldStartMetric(fn, `${name} cold starts`)),
-    }),
+    graph(
+      'Function duration p99 (ms) and cold starts',
+      perFunction((fn) => fn.metricDuration({ statistic: P99 }), 'duration p99'),
+      {
+        right: functions.map(([name, fn]) => coldStartMetric(fn, `${name} cold starts`)),
+      },
+    ),
   );
   dashboard.addWidgets(
     graph('TPNS call latency p50 / p99 (ms)', [
@@ -73,10 +80,14 @@ export function createDashboard(scope: Construct, options: DashboardOptions): cl
       serviceMetric(METRICS.callLatency, { statistic: P99, label: 'p99' }),
     ]),
     graph('TPNS retries by reason', Object.values(retryMetrics()), { stacked: true }),
-    graph('TPNS calls per request and secret re-reads', [
-      serviceMetric(METRICS.chunksPerRequest, { statistic: AVERAGE, label: 'calls per request (avg)' }),
-      serviceMetric(METRICS.chunksPerRequest, { statistic: MAXIMUM, label: 'calls per request (max)' }),
-    ], { right: [serviceMetric(METRICS.secretRefreshes, { label: 'secret re-reads' })] }),
+    graph(
+      'TPNS calls per request and secret re-reads',
+      [
+        serviceMetric(METRICS.chunksPerRequest, { statistic: AVERAGE, label: 'calls per request (avg)' }),
+        serviceMetric(METRICS.chunksPerRequest, { statistic: MAXIMUM, label: 'calls per request (max)' }),
+      ],
+      { right: [serviceMetric(METRICS.secretRefreshes, { label: 'secret re-reads' })] },
+    ),
   );
   dashboard.addWidgets(
     graph('TPNS concurrency limit per app (adaptive)', [searchServiceMetric(METRICS.concurrencyLimit, ['app'], 'Minimum')]),

@@ -100,7 +100,7 @@ describe('context keys', () => {
 
   it('send alarm and OK notifications to the topic', () => {
     const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(6);
+    expect(alarms).toHaveLength(10);
     for (const a of alarms) {
       expect(a.Properties.AlarmActions).toEqual([TOPIC_ARN]);
       expect(a.Properties.OKActions).toEqual([TOPIC_ARN]);
@@ -201,7 +201,7 @@ describe('props', () => {
     const putEvents = statementsFor(t, 'events');
     expect(putEvents).toHaveLength(1);
     expect(putEvents[0]!.Resource).toEqual({ 'Fn::GetAtt': [busId, 'Arn'] });
-    expect(bindings.alarms).toHaveLength(6);
+    expect(bindings.alarms).toHaveLength(10);
     // No outputs from the construct itself: the stack decides.
     expect(Object.keys(t.toJSON().Outputs ?? {})).toEqual([]);
   });

@@ -425,8 +425,8 @@ describe('alarms', () => {
     expect(breaches(found[0], 1)).toBe(true);
   });
 
-  it('are six, without actions when no topic is given', () => {
-    expect(alarms()).toHaveLength(6);
+  it('are ten (six on AWS metrics, four on the service’s own), without actions when no topic is given', () => {
+    expect(alarms()).toHaveLength(10);
     for (const a of alarms()) {
       expect(a.AlarmActions).toBeUndefined();
       expect(a.OKActions).toBeUndefined();
