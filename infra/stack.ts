@@ -8,7 +8,7 @@
  *   eventsReservedConcurrency, throttlingRateLimit, throttlingBurstLimit,
  *   logRetentionDays, logLevel, memorySize, eventBusName, alarmTopicArn, sourceMapStackTraces,
  *   allowedSources, queryPublishers (comma-separated; queryPublishers: account ids and IAM role/user ARNs),
- *   alarmEmail, dashboard (true/false)
+ *   alarmEmail, dashboard (true/false), fixedEgressIp (true/false/per-az)
  */
 
 import type { StackProps } from 'aws-cdk-lib';
@@ -64,6 +64,12 @@ export class TpnsBindingsStack extends Stack {
           : b.alarmTopics.map((topic) => topic.topicArn).join(', '),
       description: 'SNS topics the alarms notify',
     });
+    if (b.egressIps.length > 0) {
+      new CfnOutput(this, 'EgressIps', {
+        value: b.egressIps.join(', '),
+        description: 'Addresses the calls to TPNS come from: whitelist them in the TPNS console',
+      });
+    }
     if (b.dashboardUrl) new CfnOutput(this, 'DashboardUrl', { value: b.dashboardUrl, description: 'CloudWatch dashboard' });
   }
 }
@@ -100,6 +106,10 @@ function propsFromContext(scope: Construct, node: Node): TpnsBindingsProps {
   if (logLevel !== undefined && !['DEBUG', 'INFO', 'WARN', 'ERROR'].includes(logLevel)) {
     throw new Error(`context logLevel must be DEBUG, INFO, WARN or ERROR, got "${logLevel}"`);
   }
+  const fixedEgressIp = str('fixedEgressIp');
+  if (fixedEgressIp !== undefined && !['true', 'false', 'per-az'].includes(fixedEgressIp)) {
+    throw new Error(`context fixedEgressIp must be true, false or per-az, got "${fixedEgressIp}"`);
+  }
   const eventBusName = str('eventBusName');
   const alarmTopicArn = str('alarmTopicArn');
   const bool = (key: string): boolean | undefined => {
@@ -127,5 +137,6 @@ function propsFromContext(scope: Construct, node: Node): TpnsBindingsProps {
     alarmTopic: alarmTopicArn === undefined ? undefined : sns.Topic.fromTopicArn(scope, 'ContextAlarmTopic', alarmTopicArn),
     alarmEmail: str('alarmEmail'),
     dashboard: bool('dashboard'),
+    fixedEgressIp: fixedEgressIp === 'per-az' ? fixedEgressIp : fixedEgressIp === undefined ? undefined : fixedEgressIp === 'true',
   };
 }

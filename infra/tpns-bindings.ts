@@ -18,11 +18,13 @@
  *   infra/parts/query-bus.ts  the dedicated bus and its resource policy (prop queryPublishers)
  *   infra/parts/alarms.ts     CloudWatch alarms, and the encrypted topic that e-mails them (prop alarmEmail)
  *   infra/parts/dashboard.ts  the CloudWatch dashboard (prop dashboard)
+ *   infra/parts/egress.ts     VPC, NAT gateway(s) with Elastic IPs, interface endpoints (prop fixedEgressIp)
  *   infra/parts/service-metrics.ts  the handlers' own metrics as CloudWatch stores them, for both
  */
 import { Annotations, Duration, Token } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -42,6 +44,7 @@ import {
 } from '../functions/contract.ts';
 import { createAlarmEmailTopic, createAlarms } from './parts/alarms.ts';
 import { createDashboard, dashboardUrl } from './parts/dashboard.ts';
+import { createFixedEgress, type FixedEgressIp } from './parts/egress.ts';
 import { createDeadLetterQueue, wireQueryEvents } from './parts/events.ts';
 import { createFunction } from './parts/function.ts';
 import { createHttpApi } from './parts/http-api.ts';
@@ -190,6 +193,16 @@ export interface TpnsBindingsProps {
    * @default true
    */
   readonly dashboard?: boolean;
+  /**
+   * Call TPNS from fixed addresses, for a TPNS app that accepts API calls only from whitelisted IPs:
+   * both functions run in a VPC of their own (two availability zones) whose traffic to TPNS leaves
+   * through a NAT gateway with an Elastic IP (`egressIps`, stack output EgressIps), and whose calls to
+   * Secrets Manager and EventBridge stay private through interface endpoints. `true`: one NAT gateway
+   * and one address (if its zone fails, calls fail until it is back); `'per-az'`: one NAT gateway and
+   * one address per zone, two addresses to whitelist. Costs money while deployed (README: Deploy).
+   * @default false
+   */
+  readonly fixedEgressIp?: FixedEgressIp;
 }
 
 // What SNS would accept as an e-mail endpoint, roughly: a typo fails synth rather than the deploy.
@@ -234,6 +247,9 @@ function validatedProps(props: TpnsBindingsProps) {
         '(its resource policy is what restricts the publishers); drop eventBus (context eventBusName)',
     );
   }
+  if (props.fixedEgressIp !== undefined && ![true, false, 'per-az'].includes(props.fixedEgressIp)) {
+    throw new Error(`TpnsBindings: fixedEgressIp must be true, false or 'per-az', got ${JSON.stringify(props.fixedEgressIp)}`);
+  }
   if (props.alarmEmail !== undefined && !Token.isUnresolved(props.alarmEmail) && !EMAIL.test(props.alarmEmail)) {
     throw new Error(`TpnsBindings: alarmEmail must be an e-mail address, got "${props.alarmEmail}"`);
   }
@@ -268,6 +284,10 @@ export class TpnsBindings extends Construct {
   readonly alarmEmailTopic?: sns.Topic;
   /** With `dashboard` (the default). */
   readonly dashboard?: cloudwatch.Dashboard;
+  /** With `fixedEgressIp`: the functions' VPC. */
+  readonly vpc?: ec2.Vpc;
+  /** With `fixedEgressIp`: the addresses the calls to TPNS come from (to whitelist in TPNS); else empty. */
+  readonly egressIps: string[];
 
   /**
    * Lets `grantee` (a caller's role, say) call the API: `execute-api:Invoke` on every route of the
@@ -317,6 +337,11 @@ export class TpnsBindings extends Construct {
 
     this.deadLetterQueue = createDeadLetterQueue(this, d.dlqRetention);
 
+    const fixedEgressIp = props.fixedEgressIp ?? d.fixedEgressIp;
+    const egress = fixedEgressIp ? createFixedEgress(this, { perAz: fixedEgressIp === 'per-az', logRetention }) : undefined;
+    this.vpc = egress?.vpc;
+    this.egressIps = egress?.egressIps ?? [];
+
     const commonEnv: Record<string, string> = {
       TPNS_SECRET_ID: secretId,
       TPNS_MAX_BATCH: String(p.maxBatch),
@@ -337,6 +362,7 @@ export class TpnsBindings extends Construct {
       environment: commonEnv,
       logRetention,
       logLevel,
+      network: egress,
     });
     this.eventsFunction = createFunction(this, 'Events', {
       entry: 'events.ts',
@@ -347,6 +373,7 @@ export class TpnsBindings extends Construct {
       environment: { ...commonEnv, EVENT_BUS_NAME: this.eventBus.eventBusName },
       logRetention,
       logLevel,
+      network: egress,
     });
 
     // Read access to exactly this secret (GetSecretValue, DescribeSecret).

@@ -5,6 +5,7 @@
 
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { METRICS } from '../../functions/contract.ts';
 import { retryDelayMs } from '../../functions/core/query/retry.ts';
@@ -12,7 +13,7 @@ import { FAILURES, type FailureKind } from '../../functions/core/tpns/failures.t
 import { metrics } from '../../functions/observability.ts';
 import { TPNS_BINDINGS_DEFAULTS } from '../../infra/tpns-bindings.ts';
 import type { Synthesized } from './synth.ts';
-import { breaches, synth } from './synth.ts';
+import { actionsOf, breaches, iamStatements, synth } from './synth.ts';
 
 // The handlers' Metrics writes EMF only if enabled when it is created (vitest.config.ts disables it),
 // and counts a cold start only where Lambda says the environment is on-demand. Imports are hoisted
@@ -88,7 +89,10 @@ const identityOf = (m: NonNullable<AlarmMetric['MetricStat']>['Metric']): Metric
   dimensions: Object.fromEntries(m.Dimensions.map((d) => [d.Name, d.Value])),
 });
 
+/** Defaults, and the other configuration: alarmEmail, alarmTopicArn, dashboard=false, fixedEgressIp=true. */
 let s: Synthesized;
+let n: Synthesized;
+const TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:ops-alarms';
 let functionNames: string[];
 /** Powertools' cold-start metric, as logMetrics emits it on an environment's first invocation (once per process). */
 let coldStart: MetricIdentity | undefined;
@@ -98,6 +102,7 @@ beforeAll(() => {
   s = synth();
   const b = s.stack.bindings;
   functionNames = [s.id(b.httpFunction), s.id(b.eventsFunction)];
+  n = synth({ alarmEmail: 'ops@example.com', alarmTopicArn: TOPIC_ARN, dashboard: 'false', fixedEgressIp: 'true' });
   [coldStart] = emitted(() => metrics.captureColdStartMetric('FUNCTION'));
 });
 afterAll(() => vi.restoreAllMocks());
@@ -292,13 +297,7 @@ describe('alarms on the service’s own metrics', () => {
   });
 });
 
-describe('alarmEmail, alarmTopicArn and dashboard=false (context keys)', () => {
-  const TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:ops-alarms';
-  let n: Synthesized;
-  beforeAll(() => {
-    n = synth({ alarmEmail: 'ops@example.com', alarmTopicArn: TOPIC_ARN, dashboard: 'false' });
-  });
-
+describe('alarmEmail, alarmTopicArn, dashboard=false and fixedEgressIp (context keys)', () => {
   it('e-mail through a topic encrypted with a rotated key that CloudWatch may use', () => {
     const t = n.template;
     const [topicId, topic] = Object.entries(t.findResources('AWS::SNS::Topic'))[0]!;
@@ -341,5 +340,100 @@ describe('alarmEmail, alarmTopicArn and dashboard=false (context keys)', () => {
   it('reject an address that is not one, and a dashboard value that is not a boolean', () => {
     expect(() => synth({}, { alarmEmail: 'ops at example.com' })).toThrow(/alarmEmail must be an e-mail address/);
     expect(() => synth({ dashboard: 'no' })).toThrow(/dashboard must be true or false/);
+  });
+});
+
+describe('fixed egress IP', () => {
+  type Resources = Record<string, { Type: string; Properties: Record<string, any> }>;
+  const resources = (x: Synthesized): Resources => x.template.toJSON().Resources;
+  const ofType = (x: Synthesized, type: string) => Object.entries(resources(x)).filter(([, r]) => r.Type === type);
+  /** Where a subnet's default route goes: { GatewayId } or { NatGatewayId }. */
+  const defaultRoute = (x: Synthesized, subnet: string) => {
+    const table = ofType(x, 'AWS::EC2::SubnetRouteTableAssociation').find(([, a]) => a.Properties.SubnetId.Ref === subnet)![1].Properties
+      .RouteTableId.Ref;
+    const route = ofType(x, 'AWS::EC2::Route').find(
+      ([, r]) => r.Properties.RouteTableId.Ref === table && r.Properties.DestinationCidrBlock === '0.0.0.0/0',
+    )!;
+    const { GatewayId, NatGatewayId } = route[1].Properties;
+    return GatewayId ? { GatewayId } : { NatGatewayId };
+  };
+  const functionsSecurityGroup = () => n.id(n.stack.bindings.node.findChild('FunctionsSecurityGroup') as ec2.SecurityGroup);
+
+  it('is off by default: the functions run in Lambda’s own network', () => {
+    expect(ofType(s, 'AWS::EC2::VPC')).toEqual([]);
+    for (const fn of functionNames) expect(resources(s)[fn]!.Properties.VpcConfig).toBeUndefined();
+    expect(s.template.toJSON().Outputs.EgressIps).toBeUndefined();
+  });
+
+  it('sends both functions’ traffic to TPNS through a NAT gateway with our Elastic IP, which the outputs name', () => {
+    const eips = ofType(n, 'AWS::EC2::EIP').map(([id]) => id);
+    expect(eips).toHaveLength(1);
+    const eip = eips[0]!;
+    const nats = ofType(n, 'AWS::EC2::NatGateway');
+    expect(nats).toHaveLength(1);
+    const [natId, nat] = nats[0]!;
+    expect(nat.Properties.AllocationId).toEqual({ 'Fn::GetAtt': [eip, 'AllocationId'] });
+    // The NAT gateway sits in a public subnet (default route to the internet gateway).
+    expect(Object.keys(defaultRoute(n, nat.Properties.SubnetId.Ref))).toEqual(['GatewayId']);
+    const b = n.stack.bindings;
+    const sg = functionsSecurityGroup();
+    for (const fn of [b.httpFunction, b.eventsFunction]) {
+      const { SubnetIds, SecurityGroupIds } = resources(n)[n.id(fn)]!.Properties.VpcConfig;
+      expect(SubnetIds).toHaveLength(2);
+      for (const subnet of SubnetIds) expect(defaultRoute(n, subnet.Ref)).toEqual({ NatGatewayId: { Ref: natId } });
+      expect(SecurityGroupIds).toEqual([{ 'Fn::GetAtt': [sg, 'GroupId'] }]);
+    }
+    expect(n.template.toJSON().Outputs.EgressIps.Value).toEqual({ 'Fn::GetAtt': [eip, 'PublicIp'] });
+  });
+
+  it('lets the functions out on HTTPS only, and gives their roles what Lambda needs to attach them', () => {
+    const sg = functionsSecurityGroup();
+    const group = resources(n)[sg]!.Properties;
+    expect(group.SecurityGroupIngress).toBeUndefined();
+    expect(group.SecurityGroupEgress).toEqual([
+      expect.objectContaining({ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443 }),
+    ]);
+    for (const [, rule] of ofType(n, 'AWS::EC2::SecurityGroupEgress'))
+      expect(rule.Properties).toMatchObject({ FromPort: 443, ToPort: 443 });
+    const eni = iamStatements(n.template).filter((st) => actionsOf(st).includes('ec2:CreateNetworkInterface'));
+    const b = n.stack.bindings;
+    const roleOf = (fn: typeof b.httpFunction) => resources(n)[n.id(fn)]!.Properties.Role['Fn::GetAtt'][0];
+    expect(eni.flatMap((st) => st.roles).sort()).toEqual([roleOf(b.httpFunction), roleOf(b.eventsFunction)].sort());
+  });
+
+  it('reaches Secrets Manager and EventBridge through private interface endpoints open to the functions only', () => {
+    const sg = functionsSecurityGroup();
+    const endpoints = ofType(n, 'AWS::EC2::VPCEndpoint').map(([, e]) => e.Properties);
+    expect(endpoints.map((e) => JSON.stringify(e.ServiceName).match(/\.(\w+)"\]\]\}$/)?.[1]).sort()).toEqual(['events', 'secretsmanager']);
+    for (const e of endpoints) {
+      expect(e).toMatchObject({ VpcEndpointType: 'Interface', PrivateDnsEnabled: true });
+      const [group] = e.SecurityGroupIds.map((g: { 'Fn::GetAtt': [string] }) => g['Fn::GetAtt'][0]);
+      const ingress = ofType(n, 'AWS::EC2::SecurityGroupIngress').filter(([, i]) => i.Properties.GroupId['Fn::GetAtt'][0] === group);
+      expect(ingress.map(([, i]) => i.Properties)).toEqual([
+        expect.objectContaining({ FromPort: 443, ToPort: 443, SourceSecurityGroupId: { 'Fn::GetAtt': [sg, 'GroupId'] } }),
+      ]);
+      expect(resources(n)[group]!.Properties.SecurityGroupIngress).toBeUndefined();
+    }
+  });
+
+  it('per-az: a NAT gateway and an Elastic IP per zone, each zone’s functions subnet through its own', () => {
+    const p = synth({ dashboard: 'false' }, { fixedEgressIp: 'per-az' });
+    const eips = ofType(p, 'AWS::EC2::EIP').map(([id]) => id);
+    expect(eips).toHaveLength(2);
+    const nats = ofType(p, 'AWS::EC2::NatGateway');
+    expect(nats.map(([, nat]) => nat.Properties.AllocationId['Fn::GetAtt'][0]).sort()).toEqual([...eips].sort());
+    const subnets = resources(p)[p.id(p.stack.bindings.httpFunction)]!.Properties.VpcConfig.SubnetIds.map((x: { Ref: string }) => x.Ref);
+    const zone = (subnet: string) => JSON.stringify(resources(p)[subnet]!.Properties.AvailabilityZone);
+    const natZone = (natId: string) => zone(resources(p)[natId]!.Properties.SubnetId.Ref);
+    for (const subnet of subnets) expect(natZone(defaultRoute(p, subnet).NatGatewayId.Ref)).toBe(zone(subnet));
+    expect(new Set(subnets.map(zone)).size).toBe(2);
+    expect(joined(p.template.toJSON().Outputs.EgressIps.Value)).toBe(
+      eips.map((id) => TOKEN({ 'Fn::GetAtt': [id, 'PublicIp'] })).join(', '),
+    );
+  });
+
+  it('rejects other values', () => {
+    expect(() => synth({ fixedEgressIp: 'yes' })).toThrow(/fixedEgressIp must be true, false or per-az/);
+    expect(() => synth({}, { fixedEgressIp: 'per-region' as never })).toThrow(/fixedEgressIp must be true, false or 'per-az'/);
   });
 });
