@@ -19,7 +19,7 @@
  *   infra/parts/alarms.ts     CloudWatch alarms, and the encrypted topic that e-mails them (prop alarmEmail)
  *   infra/parts/dashboard.ts  the CloudWatch dashboard (prop dashboard)
  *   infra/parts/egress.ts     VPC, NAT gateway(s) with Elastic IPs, interface endpoints (prop fixedEgressIp)
- *   infra/parts/service-metrics.ts  the handlers' own metrics as CloudWatch stores them, for both
+ *   infra/parts/service-metrics.ts  the handlers' own metrics as CloudWatch stores them (dashboard, alarms)
  */
 import { Annotations, Duration, Token } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
