@@ -7,7 +7,8 @@
  *   secretName, tpnsEndpoint, maxBatch, concurrency, httpReservedConcurrency,
  *   eventsReservedConcurrency, throttlingRateLimit, throttlingBurstLimit,
  *   logRetentionDays, logLevel, memorySize, eventBusName, alarmTopicArn, sourceMapStackTraces,
- *   allowedSources, queryPublishers (comma-separated; queryPublishers: account ids and IAM role/user ARNs)
+ *   allowedSources, queryPublishers (comma-separated; queryPublishers: account ids and IAM role/user ARNs),
+ *   alarmEmail, dashboard (true/false), fixedEgressIp (true/false/per-az)
  */
 
 import type { StackProps } from 'aws-cdk-lib';
@@ -56,6 +57,20 @@ export class TpnsBindingsStack extends Stack {
       value: b.secret.secretName,
       description: 'Secrets Manager secret holding the TPNS credentials',
     });
+    new CfnOutput(this, 'AlarmNotifications', {
+      value:
+        b.alarmTopics.length === 0
+          ? 'none: the alarms notify no one (deploy with -c alarmEmail=... or -c alarmTopicArn=...)'
+          : b.alarmTopics.map((topic) => topic.topicArn).join(', '),
+      description: 'SNS topics the alarms notify',
+    });
+    if (b.egressIps.length > 0) {
+      new CfnOutput(this, 'EgressIps', {
+        value: b.egressIps.join(', '),
+        description: 'Addresses the calls to TPNS come from: whitelist them in the TPNS console',
+      });
+    }
+    if (b.dashboardUrl) new CfnOutput(this, 'DashboardUrl', { value: b.dashboardUrl, description: 'CloudWatch dashboard' });
   }
 }
 
@@ -91,16 +106,17 @@ function propsFromContext(scope: Construct, node: Node): TpnsBindingsProps {
   if (logLevel !== undefined && !['DEBUG', 'INFO', 'WARN', 'ERROR'].includes(logLevel)) {
     throw new Error(`context logLevel must be DEBUG, INFO, WARN or ERROR, got "${logLevel}"`);
   }
+  const fixedEgressIp = str('fixedEgressIp');
+  if (fixedEgressIp !== undefined && !['true', 'false', 'per-az'].includes(fixedEgressIp)) {
+    throw new Error(`context fixedEgressIp must be true, false or per-az, got "${fixedEgressIp}"`);
+  }
   const eventBusName = str('eventBusName');
   const alarmTopicArn = str('alarmTopicArn');
-  const sourceMaps = str('sourceMapStackTraces');
-  if (sourceMaps !== undefined && sourceMaps !== 'true' && sourceMaps !== 'false') {
-    throw new Error(`context sourceMapStackTraces must be true or false, got "${sourceMaps}"`);
-  }
-  const eventSchemas = str('eventSchemas');
-  if (eventSchemas !== undefined && eventSchemas !== 'true' && eventSchemas !== 'false') {
-    throw new Error(`context eventSchemas must be true or false, got "${eventSchemas}"`);
-  }
+  const bool = (key: string): boolean | undefined => {
+    const v = str(key);
+    if (v !== undefined && v !== 'true' && v !== 'false') throw new Error(`context ${key} must be true or false, got "${v}"`);
+    return v === undefined ? undefined : v === 'true';
+  };
 
   return {
     secretName: str('secretName'),
@@ -114,11 +130,14 @@ function propsFromContext(scope: Construct, node: Node): TpnsBindingsProps {
     logRetention: logRetentionDays as logs.RetentionDays | undefined,
     logLevel: logLevel as LogLevel | undefined,
     memorySize: int('memorySize'),
-    sourceMapStackTraces: sourceMaps === undefined ? undefined : sourceMaps === 'true',
-    eventSchemas: eventSchemas === undefined ? undefined : eventSchemas === 'true',
+    sourceMapStackTraces: bool('sourceMapStackTraces'),
+    eventSchemas: bool('eventSchemas'),
     allowedSources: list('allowedSources'),
     queryPublishers: list('queryPublishers'),
     eventBus: eventBusName === undefined ? undefined : events.EventBus.fromEventBusName(scope, 'ContextEventBus', eventBusName),
     alarmTopic: alarmTopicArn === undefined ? undefined : sns.Topic.fromTopicArn(scope, 'ContextAlarmTopic', alarmTopicArn),
+    alarmEmail: str('alarmEmail'),
+    dashboard: bool('dashboard'),
+    fixedEgressIp: fixedEgressIp === 'per-az' ? fixedEgressIp : fixedEgressIp === undefined ? undefined : fixedEgressIp === 'true',
   };
 }

@@ -7,7 +7,8 @@
  *        │ delivery failures                  │ async-invoke failures
  *        └──────────────► SQS dead-letter queue ◄┘
  *
- * Plus log groups with retention, X-Ray, and CloudWatch alarms (optionally to an SNS topic).
+ * Plus log groups with retention, X-Ray, a CloudWatch dashboard, and CloudWatch alarms (to an SNS topic
+ * and/or an e-mail address, or to no one).
  * infra/stack.ts is a thin shell around it; other CDK apps can import it as is.
  *
  * This file holds the public surface (props, defaults, validation) and wires the parts:
@@ -15,11 +16,15 @@
  *   infra/parts/http-api.ts   HTTP API, IAM authorizer, routes, stage with access logs
  *   infra/parts/events.ts     dead-letter queue, query rule and target, async-invoke settings
  *   infra/parts/query-bus.ts  the dedicated bus and its resource policy (prop queryPublishers)
- *   infra/parts/alarms.ts     CloudWatch alarms
+ *   infra/parts/alarms.ts     CloudWatch alarms, and the encrypted topic that e-mails them (prop alarmEmail)
+ *   infra/parts/dashboard.ts  the CloudWatch dashboard (prop dashboard)
+ *   infra/parts/egress.ts     VPC, NAT gateway(s) with Elastic IPs, interface endpoints (prop fixedEgressIp)
+ *   infra/parts/service-metrics.ts  the handlers' own metrics as CloudWatch stores them (dashboard, alarms)
  */
-import { Duration } from 'aws-cdk-lib';
+import { Annotations, Duration, Token } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -39,7 +44,9 @@ import {
   RESULT_SOURCE,
   SERVICE_NAME,
 } from '../functions/contract.ts';
-import { createAlarms } from './parts/alarms.ts';
+import { createAlarmEmailTopic, createAlarms } from './parts/alarms.ts';
+import { createDashboard, dashboardUrl } from './parts/dashboard.ts';
+import { createFixedEgress, type FixedEgressIp } from './parts/egress.ts';
 import { createEventSchemas } from './parts/event-schemas.ts';
 import { createDeadLetterQueue, wireQueryEvents } from './parts/events.ts';
 import { createFunction } from './parts/function.ts';
@@ -90,6 +97,14 @@ export const TPNS_BINDINGS_DEFAULTS = {
   httpErrorsThreshold: 1,
   eventsErrorsThreshold: 5,
   api5xxThreshold: 5,
+  /** Alarms on the service's own metrics (infra/parts/alarms.ts says why each). */
+  itemsErrorPercentThreshold: 5,
+  itemsErrorMinItems: 20,
+  retriesThreshold: 50,
+  /** Well above a TPNS round trip from outside China (~0.3–1 s), well below the 8 s call timeout. */
+  callLatencyP99ThresholdMs: 3_000,
+  dashboard: true,
+  fixedEgressIp: false,
 } as const;
 
 export interface TpnsBindingsProps {
@@ -176,9 +191,38 @@ export interface TpnsBindingsProps {
    * @default - alarms are created without actions
    */
   readonly alarmTopic?: sns.ITopic;
+  /**
+   * E-mail address that receives alarm and OK notifications, through an SNS topic the construct
+   * creates, encrypted with a KMS key of its own (the address confirms the subscription first).
+   * Both this and `alarmTopic` may be set; with neither, the alarms notify no one (a synth warning says so).
+   * @default - no e-mail topic
+   */
+  readonly alarmEmail?: string;
+  /**
+   * A CloudWatch dashboard of the API, the functions, the TPNS calls, the items, the events and the
+   * dead-letter queue (`dashboard`, `dashboardUrl`).
+   * @default true
+   */
+  readonly dashboard?: boolean;
+  /**
+   * Call TPNS from fixed addresses, for a TPNS app that accepts API calls only from whitelisted IPs:
+   * both functions run in a VPC of their own (two availability zones) whose traffic to TPNS leaves
+   * through a NAT gateway with an Elastic IP (`egressIps`, stack output EgressIps), and whose calls to
+   * Secrets Manager and EventBridge stay private through interface endpoints. `true`: one NAT gateway
+   * and one address (if its zone fails, calls fail until it is back); `'per-az'`: one NAT gateway and
+   * one address per zone, two addresses to whitelist. Costs money while deployed (README: Deploy).
+   * @default false
+   */
+  readonly fixedEgressIp?: FixedEgressIp;
 }
 
+// What SNS would accept as an e-mail endpoint, roughly: a typo fails synth rather than the deploy.
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
 function intInRange(name: string, value: number, min: number, max: number): number {
+  // A token (a CfnParameter's valueAsNumber, say) is only known at deploy: CloudFormation and the
+  // service check it then. As a number it is a huge negative sentinel, which no range here admits.
+  if (Token.isUnresolved(value)) return value;
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new Error(`TpnsBindings: ${name} must be an integer from ${min} to ${max}, got ${value}`);
   }
@@ -214,6 +258,12 @@ function validatedProps(props: TpnsBindingsProps) {
         '(its resource policy is what restricts the publishers); drop eventBus (context eventBusName)',
     );
   }
+  if (props.fixedEgressIp !== undefined && ![true, false, 'per-az'].includes(props.fixedEgressIp)) {
+    throw new Error(`TpnsBindings: fixedEgressIp must be true, false or 'per-az', got ${JSON.stringify(props.fixedEgressIp)}`);
+  }
+  if (props.alarmEmail !== undefined && !Token.isUnresolved(props.alarmEmail) && !EMAIL.test(props.alarmEmail)) {
+    throw new Error(`TpnsBindings: alarmEmail must be an e-mail address, got "${props.alarmEmail}"`);
+  }
   const queryPublishers: QueryPublishers | undefined =
     props.queryPublishers === undefined ? undefined : parseQueryPublishers(props.queryPublishers);
   return {
@@ -239,6 +289,33 @@ export class TpnsBindings extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   readonly secret: secretsmanager.ISecret;
   readonly alarms: cloudwatch.Alarm[];
+  /** The topics the alarms notify (`alarmTopic`, the `alarmEmail` topic); empty: no one. */
+  readonly alarmTopics: sns.ITopic[];
+  /** The topic that e-mails `alarmEmail`. */
+  readonly alarmEmailTopic?: sns.Topic;
+  /** With `dashboard` (the default). */
+  readonly dashboard?: cloudwatch.Dashboard;
+  /** With `fixedEgressIp`: the functions' VPC. */
+  readonly vpc?: ec2.Vpc;
+  /** With `fixedEgressIp`: the addresses the calls to TPNS come from (to whitelist in TPNS); else empty. */
+  readonly egressIps: string[];
+
+  /**
+   * Lets `grantee` (a caller's role, say) call the API: `execute-api:Invoke` on every route of the
+   * stage. Every route requires SigV4, so this is what a caller needs.
+   */
+  grantInvoke(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['execute-api:Invoke'],
+      resourceArns: [this.httpApi.arnForExecuteApi('*', '/*', this.stage.stageName)],
+    });
+  }
+
+  /** Console URL of the dashboard, if there is one. */
+  get dashboardUrl(): string | undefined {
+    return this.dashboard && dashboardUrl(this.dashboard);
+  }
 
   /** Base URL of the API (ends with '/'). */
   get apiUrl(): string {
@@ -254,6 +331,7 @@ export class TpnsBindings extends Construct {
     const d = TPNS_BINDINGS_DEFAULTS;
     const p = validatedProps(props);
     const logRetention = props.logRetention ?? d.logRetention;
+    const logLevel = props.logLevel ?? d.logLevel;
 
     // Imported, never created: key material never appears in the template.
     // fromSecretNameV2 yields the partial ARN `...:secret:NAME-??????` (Secrets Manager
@@ -270,13 +348,18 @@ export class TpnsBindings extends Construct {
 
     this.deadLetterQueue = createDeadLetterQueue(this, d.dlqRetention);
 
+    const fixedEgressIp = props.fixedEgressIp ?? d.fixedEgressIp;
+    const egress = fixedEgressIp ? createFixedEgress(this, { perAz: fixedEgressIp === 'per-az', logRetention }) : undefined;
+    this.vpc = egress?.vpc;
+    this.egressIps = egress?.egressIps ?? [];
+
     const commonEnv: Record<string, string> = {
       TPNS_SECRET_ID: secretId,
       TPNS_MAX_BATCH: String(p.maxBatch),
       TPNS_CONCURRENCY: String(p.concurrency),
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-      POWERTOOLS_LOG_LEVEL: props.logLevel ?? d.logLevel,
+      POWERTOOLS_LOG_LEVEL: logLevel,
       // Reading the .map at load costs ~25 ms of cold start (README: Performance), so it is opt-in.
       ...((props.sourceMapStackTraces ?? d.sourceMapStackTraces) ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
       ...(props.tpnsEndpoint ? { TPNS_ENDPOINT: props.tpnsEndpoint } : {}),
@@ -289,6 +372,8 @@ export class TpnsBindings extends Construct {
       reservedConcurrentExecutions: p.httpReservedConcurrency,
       environment: commonEnv,
       logRetention,
+      logLevel,
+      network: egress,
     });
     this.eventsFunction = createFunction(this, 'Events', {
       entry: 'events.ts',
@@ -298,6 +383,8 @@ export class TpnsBindings extends Construct {
       reservedConcurrentExecutions: p.eventsReservedConcurrency,
       environment: { ...commonEnv, EVENT_BUS_NAME: this.eventBus.eventBusName },
       logRetention,
+      logLevel,
+      network: egress,
     });
 
     // Read access to exactly this secret (GetSecretValue, DescribeSecret).
@@ -340,17 +427,37 @@ export class TpnsBindings extends Construct {
       targetMaxEventAge: d.targetMaxEventAge,
     });
 
+    this.alarmEmailTopic = props.alarmEmail === undefined ? undefined : createAlarmEmailTopic(this, props.alarmEmail);
+    this.alarmTopics = [props.alarmTopic, this.alarmEmailTopic].filter((topic) => topic !== undefined);
+    if (this.alarmTopics.length === 0) {
+      Annotations.of(this).addWarningV2(
+        'tpns-bindings:alarms-notify-no-one',
+        'The alarms notify no one: set alarmEmail (context alarmEmail) or alarmTopic (context alarmTopicArn)',
+      );
+    }
     this.alarms = createAlarms(this, {
       httpFunction: this.httpFunction,
       eventsFunction: this.eventsFunction,
       stage: this.stage,
       deadLetterQueue: this.deadLetterQueue,
-      alarmTopic: props.alarmTopic,
+      alarmTopics: this.alarmTopics,
       httpErrorsThreshold: d.httpErrorsThreshold,
       eventsErrorsThreshold: d.eventsErrorsThreshold,
       api5xxThreshold: d.api5xxThreshold,
+      itemsErrorPercentThreshold: d.itemsErrorPercentThreshold,
+      itemsErrorMinItems: d.itemsErrorMinItems,
+      retriesThreshold: d.retriesThreshold,
+      callLatencyP99ThresholdMs: d.callLatencyP99ThresholdMs,
     });
 
     if (props.eventSchemas ?? d.eventSchemas) createEventSchemas(this);
+    if (props.dashboard ?? d.dashboard) {
+      this.dashboard = createDashboard(this, {
+        httpFunction: this.httpFunction,
+        eventsFunction: this.eventsFunction,
+        stage: this.stage,
+        deadLetterQueue: this.deadLetterQueue,
+      });
+    }
   }
 }

@@ -24,6 +24,8 @@ export function createDeadLetterQueue(scope: Construct, retentionPeriod: Duratio
     encryption: sqs.QueueEncryption.SQS_MANAGED,
     enforceSSL: true,
     retentionPeriod,
+    // No other queue may name this one as its dead-letter queue: what lands here is ours to redrive.
+    redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.DENY_ALL },
   });
   Validations.of(queue).acknowledge({
     id: 'AwsSolutions-SQS3',

@@ -13,6 +13,7 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { nodejsFunctionBundling } from '../bundling.ts';
+import type { FunctionNetwork } from './egress.ts';
 
 // Paths relative to this file, not to the current directory, so that the construct also works
 // when another CDK app (with its own cwd and lock file) imports it.
@@ -28,7 +29,21 @@ export interface FunctionOptions {
   readonly reservedConcurrentExecutions: number | undefined;
   readonly environment: Record<string, string>;
   readonly logRetention: logs.RetentionDays;
+  /** Powertools' POWERTOOLS_LOG_LEVEL, set in `environment` by the caller: Lambda filters at the same level. */
+  readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** A VPC to run in (prop fixedEgressIp); none: Lambda's own network. */
+  readonly network: FunctionNetwork | undefined;
 }
+
+/** What Lambda does with the execution role to attach a function to a VPC (its network interfaces). */
+const VPC_ACCESS_ACTIONS = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+];
 
 export function createFunction(scope: Construct, name: 'Http' | 'Events', options: FunctionOptions): NodejsFunction {
   const logGroup = new logs.LogGroup(scope, `${name}FunctionLogs`, { retention: options.logRetention });
@@ -39,6 +54,11 @@ export function createFunction(scope: Construct, name: 'Http' | 'Events', option
     description: `Execution role of the TPNS bindings ${name.toLowerCase()} function`,
   });
   logGroup.grantWrite(role);
+  const { network } = options;
+  if (network) {
+    // What the AWSLambdaVPCAccessExecutionRole managed policy grants, without its logs:* on `*`.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: VPC_ACCESS_ACTIONS, resources: ['*'] }));
+  }
   const fn = new NodejsFunction(scope, `${name}Function`, {
     entry: join(FUNCTIONS_DIR, options.entry),
     handler: 'handler',
@@ -52,7 +72,13 @@ export function createFunction(scope: Construct, name: 'Http' | 'Events', option
     reservedConcurrentExecutions: options.reservedConcurrentExecutions,
     tracing: lambda.Tracing.ACTIVE,
     logGroup,
+    // JSON logs with Lambda's advanced logging controls: Lambda drops application lines below the level.
+    // Powertools Logger reads that level (AWS_LAMBDA_LOG_LEVEL) and lets it win over POWERTOOLS_LOG_LEVEL,
+    // so both are set from the one `logLevel` prop (test/infra/options.test.ts checks they agree).
+    loggingFormat: lambda.LoggingFormat.JSON,
+    applicationLogLevelV2: lambda.ApplicationLogLevel[options.logLevel],
     role,
+    ...(network ? { vpc: network.vpc, vpcSubnets: network.vpcSubnets, securityGroups: [network.securityGroup] } : {}),
     environment: options.environment,
     bundling: nodejsFunctionBundling,
     // Lambda stops an SQS/SNS/Lambda → Lambda loop after ~16 rounds; our own result events
@@ -63,7 +89,11 @@ export function createFunction(scope: Construct, name: 'Http' | 'Events', option
     id: 'AwsSolutions-IAM5[Resource::*]',
     reason:
       'Active X-Ray tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords, which do not support ' +
-      'resource-level permissions. No other statement of this role has a `*` resource (asserted in test/infra).',
+      'resource-level permissions' +
+      (network
+        ? '; in a VPC (fixedEgressIp), Lambda manages the network interfaces with ec2 actions that take no resource ' +
+          'restriction either. No other statement of this role has a `*` resource (asserted in test/infra).'
+        : '. No other statement of this role has a `*` resource (asserted in test/infra).'),
   });
   return fn;
 }

@@ -69,6 +69,8 @@ export function createHttpApi(scope: Construct, options: HttpApiOptions): { http
           responseLatency: '$context.responseLatency',
           integrationStatus: '$context.integrationStatus',
           integrationLatency: '$context.integrationLatency',
+          // The function's request id: callers see it as `requestId` in every body, so a complaint finds its line.
+          integrationRequestId: '$context.integration.requestId',
           integrationError: '$context.integrationErrorMessage',
           error: '$context.error.message',
           xrayTraceId: '$context.xrayTraceId',

@@ -58,6 +58,19 @@ describe('cdk-nag AwsSolutions', () => {
     expect(acknowledgments(stack)).toHaveLength(3);
   });
 
+  it('with fixedEgressIp (per zone) and alarmEmail too, with the same acknowledgments, reasoned for the VPC', () => {
+    const { app, stack } = newApp({ fixedEgressIp: 'per-az', alarmEmail: 'ops@example.com' });
+    expect(stack.bindings.vpc).toBeDefined();
+    expect(stack.bindings.alarmEmailTopic).toBeDefined();
+    expect(() => app.synth()).not.toThrow();
+    const report = new AwsSolutionsChecks().validateScope(app);
+    expect(report.violations.map((v) => `${v.ruleName} @ ${v.violatingResources.map((r) => r.constructPath)}`)).toEqual([]);
+    // Ours only: aws-cdk-lib acknowledges two CloudFormation-Validate findings of its own on the flow log.
+    const acks = acknowledgments(stack).filter((a) => a.id.startsWith('AwsSolutions-'));
+    expect(acks).toHaveLength(3);
+    for (const a of acks.filter((x) => x.id.startsWith('AwsSolutions-IAM5'))) expect(a.reason).toMatch(/network interfaces/);
+  });
+
   it('acknowledges only known findings, each on its own construct with a real reason', () => {
     const { stack } = newApp();
     const acks = acknowledgments(stack);

@@ -3,14 +3,17 @@
  * construct props (which win over context) end up in the template.
  */
 
-import { App, Stack } from 'aws-cdk-lib';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { CfnResource } from 'aws-cdk-lib';
+import { App, CfnParameter, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { QUERY_DETAIL_TYPE, TpnsBindings } from '../../infra/tpns-bindings.ts';
-import { actionsOf, matchesEventPattern, NO_BUNDLING, statementsFor, synth } from './synth.ts';
+import { actionsOf, iamStatements, matchesEventPattern, NO_BUNDLING, statementsFor, synth } from './synth.ts';
 
 const TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:ops-alarms';
 
@@ -52,6 +55,23 @@ describe('context keys', () => {
     expect(ev.Environment.Variables.EVENT_BUS_NAME).toBe('ops-bus');
   });
 
+  it('set one log level for Lambda (advanced logging controls) and Powertools Logger, which agree on it', () => {
+    for (const fn of [props(b.httpFunction), props(b.eventsFunction)]) {
+      expect(fn.LoggingConfig).toEqual({ LogFormat: 'JSON', ApplicationLogLevel: 'DEBUG', LogGroup: expect.anything() });
+      // What Lambda gives the function: its environment plus AWS_LAMBDA_LOG_LEVEL from LoggingConfig,
+      // which Powertools lets win over POWERTOOLS_LOG_LEVEL (and warns when it is the stricter one).
+      for (const [key, value] of Object.entries(fn.Environment.Variables)) if (typeof value === 'string') vi.stubEnv(key, value);
+      vi.stubEnv('AWS_LAMBDA_LOG_LEVEL', fn.LoggingConfig.ApplicationLogLevel);
+      try {
+        expect(new Logger().getLevelName()).toBe('DEBUG');
+        vi.stubEnv('AWS_LAMBDA_LOG_LEVEL', undefined);
+        expect(new Logger().getLevelName()).toBe('DEBUG');
+      } finally {
+        vi.unstubAllEnvs();
+      }
+    }
+  });
+
   it('scope the secret grant to the named secret', () => {
     const statements = statementsFor(t, 'secretsmanager');
     expect(statements).toHaveLength(2); // one per function
@@ -80,7 +100,7 @@ describe('context keys', () => {
 
   it('send alarm and OK notifications to the topic', () => {
     const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(6);
+    expect(alarms).toHaveLength(10);
     for (const a of alarms) {
       expect(a.Properties.AlarmActions).toEqual([TOPIC_ARN]);
       expect(a.Properties.OKActions).toEqual([TOPIC_ARN]);
@@ -132,17 +152,47 @@ describe('props', () => {
     expect(() => synth({ sourceMapStackTraces: 'yes' })).toThrow(/sourceMapStackTraces must be true or false/);
   });
 
-  it('make the construct usable in any stack, with an existing bus and topic', () => {
+  it('make the construct usable in any stack, with an existing bus and topic, a parameter for a value, and callers', () => {
     const app = new App({ context: NO_BUNDLING });
     const stack = new Stack(app, 'Other');
     const bus = new events.EventBus(stack, 'Bus');
     const topic = new sns.Topic(stack, 'Topic');
+    // Known only at deploy: the range check leaves it to CloudFormation instead of failing on the token.
+    const memory = new CfnParameter(stack, 'Memory', { type: 'Number', default: 1024 });
     const bindings = new TpnsBindings(stack, 'Bindings', {
       eventBus: bus,
       alarmTopic: topic,
       logRetention: logs.RetentionDays.ONE_WEEK,
+      memorySize: memory.valueAsNumber,
     });
+    const caller = new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
+    bindings.grantInvoke(caller);
     const t = Template.fromStack(stack);
+    for (const fn of [bindings.httpFunction, bindings.eventsFunction]) {
+      expect(t.toJSON().Resources[stack.getLogicalId(fn.node.defaultChild as CfnResource)].Properties.MemorySize).toEqual({
+        Ref: 'Memory',
+      });
+    }
+    const invoke = iamStatements(t).filter((st) => actionsOf(st).includes('execute-api:Invoke'));
+    expect(invoke).toHaveLength(1);
+    expect(invoke[0]!.roles).toEqual([stack.getLogicalId(caller.node.defaultChild as CfnResource)]);
+    const apiId = stack.getLogicalId(bindings.httpApi.node.defaultChild as CfnResource);
+    expect(invoke[0]!.Resource).toEqual({
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':execute-api:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':',
+          { Ref: apiId },
+          '/$default/*/*',
+        ],
+      ],
+    });
     const busId = stack.getLogicalId(bus.node.defaultChild as events.CfnEventBus);
     t.hasResourceProperties('AWS::Events::Rule', { EventBusName: { Ref: busId } });
     t.hasResourceProperties('AWS::Lambda::Function', {
@@ -151,7 +201,7 @@ describe('props', () => {
     const putEvents = statementsFor(t, 'events');
     expect(putEvents).toHaveLength(1);
     expect(putEvents[0]!.Resource).toEqual({ 'Fn::GetAtt': [busId, 'Arn'] });
-    expect(bindings.alarms).toHaveLength(6);
+    expect(bindings.alarms).toHaveLength(10);
     // No outputs from the construct itself: the stack decides.
     expect(Object.keys(t.toJSON().Outputs ?? {})).toEqual([]);
   });

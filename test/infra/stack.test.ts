@@ -54,6 +54,14 @@ describe('functions', () => {
     }
   });
 
+  it('log JSON through Lambda at the level Powertools logs at (logLevel)', () => {
+    for (const id of [httpFn, eventsFn]) {
+      const { LoggingConfig, Environment } = fnProps(id);
+      expect(LoggingConfig).toMatchObject({ LogFormat: 'JSON', ApplicationLogLevel: TPNS_BINDINGS_DEFAULTS.logLevel });
+      expect(Environment.Variables.POWERTOOLS_LOG_LEVEL).toBe(LoggingConfig.ApplicationLogLevel);
+    }
+  });
+
   describe('timeouts follow the contract (functions/contract.ts) and the handlers’ margins', () => {
     // The margins the handlers keep back from their remaining time (http: to answer, events: to publish).
     let margins: { http: number; events: number };
@@ -252,6 +260,8 @@ describe('HTTP API', () => {
       routeKey: '$context.routeKey',
       status: '$context.status',
       userArn: '$context.identity.userArn',
+      // The function's request id, which callers see as `requestId` in every body.
+      integrationRequestId: '$context.integration.requestId',
     });
   });
 
@@ -317,11 +327,12 @@ describe('EventBridge', () => {
 });
 
 describe('dead-letter queue', () => {
-  it('is encrypted (SSE-SQS) and keeps messages 14 days', () => {
+  it('is encrypted (SSE-SQS), keeps messages 14 days and may be no other queue’s dead-letter queue', () => {
     t.resourceCountIs('AWS::SQS::Queue', 1);
     expect(t.toJSON().Resources[dlq].Properties).toEqual({
       SqsManagedSseEnabled: true,
       MessageRetentionPeriod: 14 * 24 * 3600,
+      RedriveAllowPolicy: { redrivePermission: 'denyAll' },
     });
   });
 
@@ -425,8 +436,8 @@ describe('alarms', () => {
     expect(breaches(found[0], 1)).toBe(true);
   });
 
-  it('are six, without actions when no topic is given', () => {
-    expect(alarms()).toHaveLength(6);
+  it('are ten (six on AWS metrics, four on the service’s own), without actions when no topic is given', () => {
+    expect(alarms()).toHaveLength(10);
     for (const a of alarms()) {
       expect(a.AlarmActions).toBeUndefined();
       expect(a.OKActions).toBeUndefined();
