@@ -217,6 +217,15 @@ function validatedProps(props: TpnsBindingsProps) {
   };
 }
 
+/** The settings the construct's functions share: their TPNS/secret environment, memory, log retention, batch size. */
+export interface FunctionDefaults {
+  readonly environment: Record<string, string>;
+  readonly memorySize: number;
+  readonly logRetention: logs.RetentionDays;
+  /** Items per TPNS call (TPNS_MAX_BATCH in `environment`). */
+  readonly maxBatch: number;
+}
+
 export class TpnsBindings extends Construct {
   readonly httpFunction: NodejsFunction;
   readonly eventsFunction: NodejsFunction;
@@ -227,6 +236,8 @@ export class TpnsBindings extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   readonly secret: secretsmanager.ISecret;
   readonly alarms: cloudwatch.Alarm[];
+  /** What another function on the same secret and TPNS settings needs (the bulk export's functions). */
+  readonly functionDefaults: FunctionDefaults;
 
   /** Base URL of the API (ends with '/'). */
   get apiUrl(): string {
@@ -269,6 +280,7 @@ export class TpnsBindings extends Construct {
       ...((props.sourceMapStackTraces ?? d.sourceMapStackTraces) ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
       ...(props.tpnsEndpoint ? { TPNS_ENDPOINT: props.tpnsEndpoint } : {}),
     };
+    this.functionDefaults = { environment: commonEnv, memorySize: p.memorySize, logRetention, maxBatch: p.maxBatch };
     this.httpFunction = createFunction(this, 'Http', {
       entry: 'http.ts',
       description: 'TPNS account/token binding lookups behind the HTTP API',

@@ -19,8 +19,12 @@ export interface Synthesized {
   id(resource: { node: { defaultChild?: unknown } } | CfnResource): string;
 }
 
+/**
+ * The stack with the given context. Without the bulk export unless the context asks for it (`bulkExport`):
+ * these tests are about the TpnsBindings construct; test/infra/bulk-export.test.ts covers the export.
+ */
 export function synth(context: Record<string, unknown> = {}, bindings?: TpnsBindingsProps): Synthesized {
-  const app = new App({ analyticsReporting: false, context: { ...NO_BUNDLING, ...context } });
+  const app = new App({ analyticsReporting: false, context: { ...NO_BUNDLING, bulkExport: false, ...context } });
   const stack = new TpnsBindingsStack(app, 'TpnsBindingsTest', { bindings });
   const template = Template.fromStack(stack);
   return {
