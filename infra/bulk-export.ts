@@ -244,6 +244,10 @@ export class TpnsBindingsExport extends Construct {
       }),
     );
 
+    // With queryPublishers, the bus's policy lets only the query publishers request exports and only this
+    // state machine (besides the events function) publish results.
+    bindings.addBusClient(this.stateMachine.role, EXPORT_REQUESTED_DETAIL_TYPE);
+
     // The request event starts an execution with its detail as the input; the state machine checks it.
     this.requestRule = new events.Rule(this, 'RequestRule', {
       eventBus: bindings.eventBus,

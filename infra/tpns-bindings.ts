@@ -21,6 +21,7 @@ import { Duration } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -239,6 +240,22 @@ export class TpnsBindings extends Construct {
   /** What another function on the same secret and TPNS settings needs (the bulk export's functions). */
   readonly functionDefaults: FunctionDefaults;
 
+  /** Who besides the events function publishes results, and which request types only the publishers may send. */
+  private readonly busClients: { resultPublishers: iam.IRole[]; requestDetailTypes: string[] } = {
+    resultPublishers: [],
+    requestDetailTypes: [QUERY_DETAIL_TYPE],
+  };
+
+  /**
+   * Lets another part of the app use the bus as the events function does: `role` may publish events
+   * with source RESULT_SOURCE, and events of `requestDetailType` are, like queries, for the
+   * `queryPublishers` only. Matters only with `queryPublishers` (the bus's resource policy).
+   */
+  addBusClient(role: iam.IRole, requestDetailType: string): void {
+    this.busClients.resultPublishers.push(role);
+    this.busClients.requestDetailTypes.push(requestDetailType);
+  }
+
   /** Base URL of the API (ends with '/'). */
   get apiUrl(): string {
     return this.stage.url;
@@ -308,7 +325,8 @@ export class TpnsBindings extends Construct {
     if (ownBus && p.queryPublishers) {
       const resultPublisher = this.eventsFunction.role;
       if (!resultPublisher) throw new Error('TpnsBindings: the events function has no role');
-      restrictQueryBus(ownBus, { publishers: p.queryPublishers, resultPublisher });
+      this.busClients.resultPublishers.push(resultPublisher);
+      restrictQueryBus(ownBus, { publishers: p.queryPublishers, ...this.busClients });
     }
 
     const api = createHttpApi(this, { handler: this.httpFunction, rateLimit: p.rateLimit, burstLimit: p.burstLimit, logRetention });

@@ -20,6 +20,7 @@ import { EXPORT_DEFAULTS, exportRate } from '../../infra/bulk-export.ts';
 import type { Synthesized } from './synth.ts';
 import {
   actionsOf,
+  denyingStatements,
   iamStatements,
   matchesEventPattern,
   PLACEHOLDERS,
@@ -365,5 +366,32 @@ describe('the rate knob', () => {
     expect(without.stack.bulkExport).toBeUndefined();
     without.template.resourceCountIs('AWS::StepFunctions::StateMachine', 0);
     expect(() => synth({ bulkExport: 'yes' })).toThrow(/bulkExport must be true or false/);
+  });
+});
+
+describe('with queryPublishers (a bus of its own, with a resource policy)', () => {
+  it('the state machine may publish the export’s results and only the publishers may request exports', () => {
+    const publisher = 'arn:aws:iam::210987654321:role/push-jobs';
+    const own = synth({ bulkExport: true, queryPublishers: publisher });
+    const x = own.stack.bulkExport;
+    if (!x) throw new Error('no bulk export');
+    const [bus] = Object.values(own.template.findResources('AWS::Events::EventBus'));
+    const statements = bus?.Properties.Policy.Statement;
+    const machineRole = { 'Fn::GetAtt': [own.id(x.stateMachine.role as never), 'Arn'] };
+    const entry = (detailType: string, source = RESULT_SOURCE) => ({ source, 'detail-type': detailType });
+    for (const detailType of [EXPORT_COMPLETED_DETAIL_TYPE, EXPORT_FAILED_DETAIL_TYPE]) {
+      expect(denyingStatements(statements, { principalArn: machineRole, entries: [entry(detailType)] })).toEqual([]);
+      expect(denyingStatements(statements, { principalArn: 'arn:aws:iam::123456789012:role/other', entries: [entry(detailType)] })).toEqual(
+        ['OnlyTheEventsFunctionPublishesResults'],
+      );
+    }
+    const request = entry(EXPORT_REQUESTED_DETAIL_TYPE, 'campaigns');
+    expect(denyingStatements(statements, { principalArn: publisher, entries: [request] })).toEqual([]);
+    expect(denyingStatements(statements, { principalArn: 'arn:aws:iam::123456789012:role/other', entries: [request] })).toEqual([
+      'OnlyQueryPublishersSendQueries',
+    ]);
+    // And the events function still publishes its own results.
+    const eventsRole = own.template.toJSON().Resources[own.id(own.stack.bindings.eventsFunction)].Properties.Role;
+    expect(denyingStatements(statements, { principalArn: eventsRole, entries: [entry(RESOLVED_DETAIL_TYPE)] })).toEqual([]);
   });
 });
