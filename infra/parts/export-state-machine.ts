@@ -75,22 +75,22 @@ export function exportDefinition(scope: Construct, o: ExportDefinitionOptions): 
     `$substring(${variable}, 0, $length(${root})) = ${root} and $length(${variable}) > $length(${root})`;
   const validRequest = `${under('$input', inputRoot)} and ${under('$output', outputRoot)} and $substring($output, -1) = '/'`;
 
+  /** One result event (source RESULT_SOURCE) on the bindings' bus, its detail a JSONata expression. */
+  const publish = (id: string, detailType: string, detail: string, options: { outputs?: string } = {}) =>
+    retried(
+      tasks.EventBridgePutEvents.jsonata(scope, id, {
+        entries: [{ eventBus: o.eventBus, source: RESULT_SOURCE, detailType, detail: sfn.TaskInput.fromText(detail) }],
+        ...options,
+      }),
+      o.publishRetry,
+    );
+
   // ── Failure: one event, then the execution fails with the same error and cause.
   const exportFailed = sfn.Fail.jsonata(scope, 'ExportFailed', { error: '{% $error %}', cause: '{% $cause %}' });
-  const publishFailed = retried(
-    tasks.EventBridgePutEvents.jsonata(scope, 'PublishFailed', {
-      entries: [
-        {
-          eventBus: o.eventBus,
-          source: RESULT_SOURCE,
-          detailType: EXPORT_FAILED_DETAIL_TYPE,
-          detail: sfn.TaskInput.fromText(
-            '{% {"exportId": $exportId, "input": $input, "output": $output, "error": $error, "cause": $cause} %}',
-          ),
-        },
-      ],
-    }),
-    o.publishRetry,
+  const publishFailed = publish(
+    'PublishFailed',
+    EXPORT_FAILED_DETAIL_TYPE,
+    '{% {"exportId": $exportId, "input": $input, "output": $output, "error": $error, "cause": $cause} %}',
   );
   publishFailed.addCatch(exportFailed).next(exportFailed);
   // Error and cause of whatever failed; Cause may be absent, and an undefined value would fail the Assign itself.
@@ -185,20 +185,9 @@ export function exportDefinition(scope: Construct, o: ExportDefinitionOptions): 
     }),
     o.finishRetry,
   ).addCatch(publishFailed, catchAll);
-  const publishCompleted = retried(
-    tasks.EventBridgePutEvents.jsonata(scope, 'PublishCompleted', {
-      entries: [
-        {
-          eventBus: o.eventBus,
-          source: RESULT_SOURCE,
-          detailType: EXPORT_COMPLETED_DETAIL_TYPE,
-          detail: sfn.TaskInput.fromText('{% $states.input %}'),
-        },
-      ],
-      outputs: '{% $states.input %}',
-    }),
-    o.publishRetry,
-  ).addCatch(publishFailed, catchAll);
+  const publishCompleted = publish('PublishCompleted', EXPORT_COMPLETED_DETAIL_TYPE, '{% $states.input %}', {
+    outputs: '{% $states.input %}',
+  }).addCatch(publishFailed, catchAll);
   const done = sfn.Succeed.jsonata(scope, 'Done');
   csvExport.next(finish);
   jsonlExport.next(finish);
