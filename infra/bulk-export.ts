@@ -21,7 +21,7 @@
  * so maxConcurrency × childCallsPerSecond ≤ callsPerSecond: the map never runs more children than that,
  * and each child's batch function keeps under its own share (BatchInput.callsPerSecond).
  */
-import { Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Fn, Names, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -204,7 +204,12 @@ export class TpnsBindingsExport extends Construct {
       }),
     );
 
-    const logGroup = new logs.LogGroup(this, 'StateMachineLogs', { retention: defaults.logRetention });
+    const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
+      // Step Functions logs to a group under /aws/vendedlogs/ without adding it to the account's CloudWatch Logs
+      // resource policy, which has a 5,120-character limit that enough other log groups would exhaust.
+      logGroupName: `/aws/vendedlogs/states/${Names.uniqueResourceName(this, { maxLength: 200, separator: '-' })}`,
+      retention: defaults.logRetention,
+    });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       comment: 'TPNS bindings bulk export: S3 ids → Distributed Map of batch functions → S3 JSON Lines and a manifest',
       queryLanguage: sfn.QueryLanguage.JSONATA,

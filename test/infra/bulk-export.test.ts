@@ -97,8 +97,12 @@ describe('state machine definition', () => {
     expect(validateAsl(broken).isValid).toBe(false);
   });
 
-  it('is a Standard parent whose map children are Express', () => {
-    expect(resources[machine].Properties.StateMachineType).toBe('STANDARD');
+  it('is a Standard parent whose map children are Express, logging every state without its data', () => {
+    const props = resources[machine].Properties;
+    expect(props.StateMachineType).toBe('STANDARD');
+    expect(props.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: false });
+    const logGroup = props.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
+    expect(resources[logGroup].Properties.LogGroupName).toMatch(/^\/aws\/vendedlogs\/states\/TpnsBindingsTest-BulkExport-/);
     for (const map of maps()) expect(map.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'EXPRESS' });
   });
 });
