@@ -16,8 +16,9 @@
  * the batch function only writes under the output prefix; the finisher reads and writes only there.
  *
  * Rate (prop `callsPerSecond`, context `exportCallsPerSecond`): TPNS calls per second for the whole export.
- *   maxConcurrency      = min(MAX_CHILDREN, max(1, floor(callsPerSecond / childCallsPerSecond target)))
+ *   maxConcurrency      = min(maxChildren = 10,000, max(1, floor(callsPerSecond / childCallsPerSecondTarget = 20)))
  *   childCallsPerSecond = callsPerSecond / maxConcurrency, rounded down to 3 decimals
+ * (EXPORT_DEFAULTS below)
  * so maxConcurrency × childCallsPerSecond ≤ callsPerSecond: the map never runs more children than that,
  * and each child's batch function keeps under its own share (BatchInput.callsPerSecond).
  */
