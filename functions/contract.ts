@@ -29,6 +29,14 @@ export const RESULT_SOURCE = 'tpns.bindings';
 export const RESOLVED_DETAIL_TYPE = 'TPNS Bindings Resolved';
 export const FAILED_DETAIL_TYPE = 'TPNS Bindings Query Failed';
 
+/**
+ * Bulk export (README: Bulk export): the request that starts an export (detail `{"input", "output"}`,
+ * both `s3://` URIs)… */
+export const EXPORT_REQUESTED_DETAIL_TYPE = 'TPNS Bindings Export Requested';
+/** …and its outcome, from RESULT_SOURCE: the manifest, or `{"exportId", "input", "output", "error", "cause"}`. */
+export const EXPORT_COMPLETED_DETAIL_TYPE = 'TPNS Bindings Export Completed';
+export const EXPORT_FAILED_DETAIL_TYPE = 'TPNS Bindings Export Failed';
+
 // ── Functions ─────────────────────────────────────────────────────────────────────────────
 /**
  * The deployed timeouts; each handler derives its deadline from the time Lambda says is left.

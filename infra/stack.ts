@@ -9,6 +9,8 @@
  *   logRetentionDays, logLevel, memorySize, eventBusName, alarmTopicArn, sourceMapStackTraces,
  *   allowedSources, queryPublishers (comma-separated; queryPublishers: account ids and IAM role/user ARNs),
  *   alarmEmail, dashboard (true/false), fixedEgressIp (true/false/per-az)
+ *   bulkExport (true/false, default true: the TpnsBindingsExport construct), exportCallsPerSecond (TPNS calls
+ *   per second for a whole export, a positive number)
  */
 
 import type { StackProps } from 'aws-cdk-lib';
@@ -17,16 +19,22 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct, Node } from 'constructs';
+import type { TpnsBindingsExportProps } from './bulk-export.ts';
+import { TpnsBindingsExport } from './bulk-export.ts';
 import type { LogLevel, TpnsBindingsProps } from './tpns-bindings.ts';
 import { TpnsBindings } from './tpns-bindings.ts';
 
 export interface TpnsBindingsStackProps extends StackProps {
   /** Construct props; override the context keys. */
   readonly bindings?: TpnsBindingsProps;
+  /** Bulk export props (override the context keys), or false for none. */
+  readonly bulkExport?: false | Omit<TpnsBindingsExportProps, 'bindings'>;
 }
 
 export class TpnsBindingsStack extends Stack {
   readonly bindings: TpnsBindings;
+  /** Absent with context bulkExport=false (or prop bulkExport: false). */
+  readonly bulkExport?: TpnsBindingsExport;
 
   constructor(scope: Construct, id: string, props: TpnsBindingsStackProps = {}) {
     super(scope, id, {
@@ -71,11 +79,38 @@ export class TpnsBindingsStack extends Stack {
       });
     }
     if (b.dashboardUrl) new CfnOutput(this, 'DashboardUrl', { value: b.dashboardUrl, description: 'CloudWatch dashboard' });
+
+    const exportProps = props.bulkExport ?? exportPropsFromContext(this.node);
+    if (exportProps !== false) {
+      this.bulkExport = new TpnsBindingsExport(this, 'BulkExport', { ...exportProps, bindings: b });
+      new CfnOutput(this, 'ExportStateMachineArn', {
+        value: this.bulkExport.stateMachine.stateMachineArn,
+        description: 'Bulk export: StartExecution with {"input": "s3://…", "output": "s3://…/"} (README: Bulk export)',
+      });
+      new CfnOutput(this, 'ExportBucketName', {
+        value: this.bulkExport.bucket.bucketName,
+        description: 'Bulk export bucket: inputs under in/, outputs under out/',
+      });
+    }
   }
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Context bulkExport (default true) and exportCallsPerSecond. */
+function exportPropsFromContext(node: Node): false | Omit<TpnsBindingsExportProps, 'bindings'> {
+  const enabled = String(node.tryGetContext('bulkExport') ?? 'true');
+  if (enabled !== 'true' && enabled !== 'false') throw new Error(`context bulkExport must be true or false, got "${enabled}"`);
+  if (enabled === 'false') return false;
+  const rate: unknown = node.tryGetContext('exportCallsPerSecond');
+  if (rate === undefined || rate === null || rate === '') return {};
+  const callsPerSecond = Number(rate);
+  if (!(callsPerSecond > 0) || !Number.isFinite(callsPerSecond)) {
+    throw new Error(`context exportCallsPerSecond must be a positive number, got "${String(rate)}"`);
+  }
+  return { callsPerSecond };
 }
 
 /** Reads the documented context keys. Values given with `-c` arrive as strings. */

@@ -46,7 +46,7 @@ import {
 } from '../functions/contract.ts';
 import { createAlarmEmailTopic, createAlarms } from './parts/alarms.ts';
 import { createDashboard, dashboardUrl } from './parts/dashboard.ts';
-import { createFixedEgress, type FixedEgressIp } from './parts/egress.ts';
+import { createFixedEgress, type FixedEgressIp, type FunctionNetwork } from './parts/egress.ts';
 import { createEventSchemas } from './parts/event-schemas.ts';
 import { createDeadLetterQueue, wireQueryEvents } from './parts/events.ts';
 import { createFunction } from './parts/function.ts';
@@ -279,6 +279,19 @@ function validatedProps(props: TpnsBindingsProps) {
   };
 }
 
+/** The settings the construct's functions share: their TPNS/secret environment, memory, log retention, batch size. */
+export interface FunctionDefaults {
+  readonly environment: Record<string, string>;
+  readonly memorySize: number;
+  readonly logRetention: logs.RetentionDays;
+  /** Items per TPNS call (TPNS_MAX_BATCH in `environment`). */
+  readonly maxBatch: number;
+  /** POWERTOOLS_LOG_LEVEL in `environment`, for Lambda's log filter. */
+  readonly logLevel: LogLevel;
+  /** With `fixedEgressIp`: the VPC network whose calls to TPNS leave from the Elastic IPs. */
+  readonly network: FunctionNetwork | undefined;
+}
+
 export class TpnsBindings extends Construct {
   readonly httpFunction: NodejsFunction;
   readonly eventsFunction: NodejsFunction;
@@ -300,6 +313,15 @@ export class TpnsBindings extends Construct {
   /** With `fixedEgressIp`: the addresses the calls to TPNS come from (to whitelist in TPNS); else empty. */
   readonly egressIps: string[];
 
+  /** What another function on the same secret and TPNS settings needs (the bulk export's functions). */
+  readonly functionDefaults: FunctionDefaults;
+
+  /** Who besides the events function publishes results, and which request types only the publishers may send. */
+  private readonly busClients: { resultPublishers: iam.IRole[]; requestDetailTypes: string[] } = {
+    resultPublishers: [],
+    requestDetailTypes: [QUERY_DETAIL_TYPE],
+  };
+
   /**
    * Lets `grantee` (a caller's role, say) call the API: `execute-api:Invoke` on every route of the
    * stage. Every route requires SigV4, so this is what a caller needs.
@@ -315,6 +337,16 @@ export class TpnsBindings extends Construct {
   /** Console URL of the dashboard, if there is one. */
   get dashboardUrl(): string | undefined {
     return this.dashboard && dashboardUrl(this.dashboard);
+  }
+
+  /**
+   * Lets another part of the app use the bus as the events function does: `role` may publish events
+   * with source RESULT_SOURCE, and events of `requestDetailType` are, like queries, for the
+   * `queryPublishers` only. Matters only with `queryPublishers` (the bus's resource policy).
+   */
+  addBusClient(role: iam.IRole, requestDetailType: string): void {
+    this.busClients.resultPublishers.push(role);
+    this.busClients.requestDetailTypes.push(requestDetailType);
   }
 
   /** Base URL of the API (ends with '/'). */
@@ -364,6 +396,14 @@ export class TpnsBindings extends Construct {
       ...((props.sourceMapStackTraces ?? d.sourceMapStackTraces) ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
       ...(props.tpnsEndpoint ? { TPNS_ENDPOINT: props.tpnsEndpoint } : {}),
     };
+    this.functionDefaults = {
+      environment: commonEnv,
+      memorySize: p.memorySize,
+      logRetention,
+      maxBatch: p.maxBatch,
+      logLevel,
+      network: egress,
+    };
     this.httpFunction = createFunction(this, 'Http', {
       entry: 'http.ts',
       description: 'TPNS account/token binding lookups behind the HTTP API',
@@ -409,7 +449,8 @@ export class TpnsBindings extends Construct {
     if (ownBus && p.queryPublishers) {
       const resultPublisher = this.eventsFunction.role;
       if (!resultPublisher) throw new Error('TpnsBindings: the events function has no role');
-      restrictQueryBus(ownBus, { publishers: p.queryPublishers, resultPublisher });
+      this.busClients.resultPublishers.push(resultPublisher);
+      restrictQueryBus(ownBus, { publishers: p.queryPublishers, ...this.busClients });
     }
 
     const api = createHttpApi(this, { handler: this.httpFunction, rateLimit: p.rateLimit, burstLimit: p.burstLimit, logRetention });

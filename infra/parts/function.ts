@@ -45,7 +45,11 @@ const VPC_ACCESS_ACTIONS = [
   'ec2:UnassignPrivateIpAddresses',
 ];
 
-export function createFunction(scope: Construct, name: 'Http' | 'Events', options: FunctionOptions): NodejsFunction {
+export function createFunction(
+  scope: Construct,
+  name: 'Http' | 'Events' | 'ExportBatch' | 'ExportFinish',
+  options: FunctionOptions,
+): NodejsFunction {
   const logGroup = new logs.LogGroup(scope, `${name}FunctionLogs`, { retention: options.logRetention });
   // Own role instead of the default one with the AWSLambdaBasicExecutionRole managed
   // policy (logs:CreateLogGroup etc. on `*`): this role may only write to its own log group.

@@ -9,7 +9,7 @@
  * `events:detail-type` (the entry's fields), plus the global `aws:PrincipalArn` (for a role session:
  * the role's ARN) and `aws:PrincipalAccount`.
  */
-import { Arn, ArnFormat, Names, Stack, Token } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Lazy, Names, Stack, Token } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
@@ -80,9 +80,23 @@ export function createQueryBus(scope: Construct): events.EventBus {
 
 export interface QueryBusPolicyOptions {
   readonly publishers: QueryPublishers;
-  /** The events function's role: the only principal that may put events with source RESULT_SOURCE. */
-  readonly resultPublisher: iam.IRole;
+  /**
+   * The only principals that may put events with source RESULT_SOURCE: the events function's role, and
+   * those added later (the bulk export's state machine). Read when the template is written.
+   */
+  readonly resultPublishers: readonly iam.IRole[];
+  /** The detail-types only the publishers may send: QUERY_DETAIL_TYPE, and those added later. Read likewise. */
+  readonly requestDetailTypes: readonly string[];
 }
+
+/** A list read when the template is written, rendered as a single value when it has one (as it always did). */
+const lazyList = (produce: () => string[]) =>
+  Lazy.any({
+    produce: () => {
+      const values = produce();
+      return values.length === 1 ? values[0] : values;
+    },
+  });
 
 /**
  * The bus's resource policy.
@@ -91,8 +105,9 @@ export interface QueryBusPolicyOptions {
  * enough to put events on the bus, whatever its resource policy allows; only an explicit Deny in the
  * resource policy overrides it (and it applies to other accounts too). So the two rules are Denies to
  * every principal, with the allowed ones excepted by condition:
- *   - results: no entry with source RESULT_SOURCE unless aws:PrincipalArn is the events function's role;
- *   - queries: no entry with the query detail-type unless aws:PrincipalArn is one of the allowed ARNs or
+ *   - results: no entry with source RESULT_SOURCE unless aws:PrincipalArn is the events function's role
+ *     (or another result publisher: the bulk export's state machine);
+ *   - queries: no entry with the query detail-type (or another request type: the export request) unless aws:PrincipalArn is one of the allowed ARNs or
  *     aws:PrincipalAccount one of the allowed accounts (the keys given are ANDed: denied if none matches).
  * `ForAnyValue:StringEquals` on the event fields: one PutEvents call carries up to 10 entries, and the
  * call is denied if any of them is a forged result or an unauthorized query. A missing aws:PrincipalArn
@@ -116,7 +131,8 @@ export function restrictQueryBus(bus: events.EventBus, options: QueryBusPolicyOp
   // a circular reference).
   const resources = [Stack.of(bus).formatArn({ service: 'events', resource: 'event-bus', resourceName: cfnBus.name })];
   const actions = ['events:PutEvents'];
-  const onlyQueries = { StringEquals: { 'events:detail-type': QUERY_DETAIL_TYPE } };
+  const requestDetailTypes = lazyList(() => [...options.requestDetailTypes]);
+  const onlyQueries = { StringEquals: { 'events:detail-type': requestDetailTypes } };
 
   const statements = [
     new iam.PolicyStatement({
@@ -127,7 +143,7 @@ export function restrictQueryBus(bus: events.EventBus, options: QueryBusPolicyOp
       resources,
       conditions: {
         'ForAnyValue:StringEquals': { 'events:source': RESULT_SOURCE },
-        ArnNotEquals: { 'aws:PrincipalArn': options.resultPublisher.roleArn },
+        ArnNotEquals: { 'aws:PrincipalArn': lazyList(() => options.resultPublishers.map((role) => role.roleArn)) },
       },
     }),
     new iam.PolicyStatement({
@@ -137,7 +153,7 @@ export function restrictQueryBus(bus: events.EventBus, options: QueryBusPolicyOp
       actions,
       resources,
       conditions: {
-        'ForAnyValue:StringEquals': { 'events:detail-type': QUERY_DETAIL_TYPE },
+        'ForAnyValue:StringEquals': { 'events:detail-type': requestDetailTypes },
         ...(principalArns.length > 0 ? { ArnNotEquals: { 'aws:PrincipalArn': principalArns } } : {}),
         ...(accounts.length > 0 ? { StringNotEquals: { 'aws:PrincipalAccount': accounts } } : {}),
       },

@@ -55,7 +55,7 @@ describe('cdk-nag AwsSolutions', () => {
     expect(() => app.synth()).not.toThrow();
     const report = new AwsSolutionsChecks().validateScope(app);
     expect(report.violations.map((v) => `${v.ruleName} @ ${v.violatingResources.map((r) => r.constructPath)}`)).toEqual([]);
-    expect(acknowledgments(stack)).toHaveLength(3);
+    expect(acknowledgments(stack.bindings)).toHaveLength(3);
   });
 
   it('with fixedEgressIp (per zone) and alarmEmail too, with the same acknowledgments, reasoned for the VPC', () => {
@@ -74,11 +74,25 @@ describe('cdk-nag AwsSolutions', () => {
   it('acknowledges only known findings, each on its own construct with a real reason', () => {
     const { stack } = newApp();
     const acks = acknowledgments(stack);
-    const prefix = `${stack.node.path}/TpnsBindings/`;
+    const prefix = `${stack.node.path}/`;
+    const executions =
+      'arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"BulkExportStateMachine85C3ECEB"}]}]}';
     expect(acks.map((a) => `${a.path.replace(prefix, '')}: ${a.id}`).sort()).toEqual([
-      'DeadLetterQueue: AwsSolutions-SQS3',
-      'EventsFunctionRole: AwsSolutions-IAM5[Resource::*]',
-      'HttpFunctionRole: AwsSolutions-IAM5[Resource::*]',
+      'BulkExport/Bucket: AwsSolutions-S1',
+      'BulkExport/ExportBatchFunctionRole: AwsSolutions-IAM5[Resource::*]',
+      'BulkExport/ExportBatchFunctionRole: AwsSolutions-IAM5[Resource::<BulkExportBucket3AF0559C.Arn>/out/*]',
+      'BulkExport/ExportFinishFunctionRole: AwsSolutions-IAM5[Resource::*]',
+      'BulkExport/ExportFinishFunctionRole: AwsSolutions-IAM5[Resource::<BulkExportBucket3AF0559C.Arn>/out/*]',
+      `BulkExport/StateMachine/DistributedMapPolicy: AwsSolutions-IAM5[Resource::${executions}/*:*]`,
+      `BulkExport/StateMachine/DistributedMapPolicy: AwsSolutions-IAM5[Resource::${executions}:*]`,
+      'BulkExport/StateMachine/Role: AwsSolutions-IAM5[Resource::*]',
+      'BulkExport/StateMachine/Role: AwsSolutions-IAM5[Resource::<BulkExportBucket3AF0559C.Arn>/in/*]',
+      'BulkExport/StateMachine/Role: AwsSolutions-IAM5[Resource::<BulkExportBucket3AF0559C.Arn>/out/*]',
+      'BulkExport/StateMachine/Role: AwsSolutions-IAM5[Resource::<BulkExportExportBatchFunction20579B95.Arn>:*]',
+      'BulkExport/StateMachine/Role: AwsSolutions-IAM5[Resource::<BulkExportExportFinishFunction98020F01.Arn>:*]',
+      'TpnsBindings/DeadLetterQueue: AwsSolutions-SQS3',
+      'TpnsBindings/EventsFunctionRole: AwsSolutions-IAM5[Resource::*]',
+      'TpnsBindings/HttpFunctionRole: AwsSolutions-IAM5[Resource::*]',
     ]);
     for (const a of acks) expect(a.reason.length).toBeGreaterThan(60);
   });
@@ -89,14 +103,27 @@ describe('cdk-nag AwsSolutions', () => {
     const suppressed = Object.values(template.Resources as Record<string, { Type: string; Metadata?: any }>)
       .filter((r) => r.Metadata?.cdk_nag)
       .flatMap((r) => r.Metadata.cdk_nag.rules_to_suppress.map((x: { id: string }) => `${r.Type} ${x.id}`));
-    expect(suppressed.sort()).toEqual([
-      'AWS::IAM::Policy AwsSolutions-IAM5[Resource::*]',
-      'AWS::IAM::Policy AwsSolutions-IAM5[Resource::*]',
-      'AWS::IAM::Role AwsSolutions-IAM5[Resource::*]',
-      'AWS::IAM::Role AwsSolutions-IAM5[Resource::*]',
-      'AWS::SQS::Queue AwsSolutions-SQS3',
-      'AWS::SQS::QueuePolicy AwsSolutions-SQS3',
-    ]);
+    // Each role's acknowledgments are also written on its default policy; the bucket's and the queue's on their policies.
+    const bucketObjects = (prefix: string) => `AwsSolutions-IAM5[Resource::<BulkExportBucket3AF0559C.Arn>/${prefix}*]`;
+    const executions =
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"BulkExportStateMachine85C3ECEB"}]}]}';
+    const onRoles = [
+      ...Array(5).fill('AwsSolutions-IAM5[Resource::*]'),
+      bucketObjects('in/'),
+      ...Array(3).fill(bucketObjects('out/')),
+      'AwsSolutions-IAM5[Resource::<BulkExportExportBatchFunction20579B95.Arn>:*]',
+      'AwsSolutions-IAM5[Resource::<BulkExportExportFinishFunction98020F01.Arn>:*]',
+    ];
+    expect(suppressed.sort()).toEqual(
+      [
+        ...onRoles.map((id) => `AWS::IAM::Role ${id}`),
+        ...[...onRoles, `${executions}/*:*]`, `${executions}:*]`].map((id) => `AWS::IAM::Policy ${id}`),
+        'AWS::S3::Bucket AwsSolutions-S1',
+        'AWS::S3::BucketPolicy AwsSolutions-S1',
+        'AWS::SQS::Queue AwsSolutions-SQS3',
+        'AWS::SQS::QueuePolicy AwsSolutions-SQS3',
+      ].sort(),
+    );
   });
 
   it('fails synthesis on an unacknowledged finding (the plugin is active)', () => {

@@ -19,8 +19,12 @@ export interface Synthesized {
   id(resource: { node: { defaultChild?: unknown } } | CfnResource): string;
 }
 
+/**
+ * The stack with the given context. Without the bulk export unless the context asks for it (`bulkExport`):
+ * these tests are about the TpnsBindings construct; test/infra/bulk-export.test.ts covers the export.
+ */
 export function synth(context: Record<string, unknown> = {}, bindings?: TpnsBindingsProps): Synthesized {
-  const app = new App({ analyticsReporting: false, context: { ...NO_BUNDLING, ...context } });
+  const app = new App({ analyticsReporting: false, context: { ...NO_BUNDLING, bulkExport: false, ...context } });
   const stack = new TpnsBindingsStack(app, 'TpnsBindingsTest', { bindings });
   const template = Template.fromStack(stack);
   return {
@@ -187,4 +191,38 @@ export function denyingStatements(statements: (Statement & { Sid?: string })[], 
       return conditionsHold(s, call);
     })
     .map((s) => s.Sid ?? '(no sid)');
+}
+
+/** What the pseudo parameters and the resources' tokens stand for in a rendered definition. */
+export const PLACEHOLDERS = { partition: 'aws', region: 'eu-west-1', account: '123456789012' } as const;
+
+/**
+ * A CloudFormation value with its tokens replaced by placeholders: pseudo parameters by PLACEHOLDERS,
+ * `Ref` by the logical id, `Fn::GetAtt` by an ARN ending in the logical id, `Fn::Join` joined. Any other
+ * intrinsic throws instead of rendering something wrong.
+ */
+export function renderTokens(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const o = (value ?? {}) as Record<string, unknown>;
+  const pseudo: Record<string, string> = {
+    'AWS::Partition': PLACEHOLDERS.partition,
+    'AWS::Region': PLACEHOLDERS.region,
+    'AWS::AccountId': PLACEHOLDERS.account,
+  };
+  if (typeof o.Ref === 'string') return pseudo[o.Ref] ?? o.Ref;
+  const getAtt = o['Fn::GetAtt'];
+  if (Array.isArray(getAtt) && getAtt[1] === 'Arn') {
+    const { partition, region, account } = PLACEHOLDERS;
+    return `arn:${partition}:placeholder:${region}:${account}:${getAtt[0]}`;
+  }
+  const join = o['Fn::Join'];
+  if (Array.isArray(join)) return (join[1] as unknown[]).map(renderTokens).join(join[0] as string);
+  throw new Error(`renderTokens: ${JSON.stringify(value)} is not implemented`);
+}
+
+/** The Amazon States Language definition of a state machine in the template, tokens rendered as placeholders. */
+export function stateMachineDefinition(template: Template, logicalId: string): Record<string, any> {
+  const machine = template.toJSON().Resources[logicalId];
+  if (machine?.Type !== 'AWS::StepFunctions::StateMachine') throw new Error(`${logicalId} is not a state machine`);
+  return JSON.parse(renderTokens(machine.Properties.DefinitionString));
 }

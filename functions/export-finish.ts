@@ -1,0 +1,8 @@
+/**
+ * Placeholder for the bulk export's finisher Lambda (issue 14): the runtime branch (issue-14) replaces this
+ * file with the real handler. It exists so that the CDK construct (infra/bulk-export.ts) can bundle an
+ * entry point; it refuses every call, so nothing deployed from this branch alone can pass for an export.
+ */
+export const handler = async (_event: unknown): Promise<never> => {
+  throw new Error('export-finish: not built yet (issue 14, runtime half)');
+};
