@@ -270,3 +270,6 @@ export const parseAppParameter = (value: string | undefined): Query['apps'] => {
   }
   return distinctApps(names, 'app', () => 'app');
 };
+
+/** The rules of an id and an account type, for the rows of a bulk export (core/export/rows.ts). */
+export { accountType as ACCOUNT_TYPE_SCHEMA, id as ID_SCHEMA };
