@@ -215,7 +215,6 @@ export const exportFile = async (options: ExportFileOptions): Promise<{ manifest
     await Promise.all(pending); // nothing still calls TPNS once this returns
     throw error;
   } finally {
-    reader.destroy();
     await Promise.all([close(out), close(failed)]);
   }
 

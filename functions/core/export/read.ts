@@ -19,7 +19,7 @@ const checkHeader = (header: string[]): string[] => {
 };
 
 /** Reads until the first non-blank character, and hands it back with everything still to come, unread. */
-const sniff = async (input: AsyncIterable<Buffer | string>): Promise<{ format: RowFormat; stream: Readable }> => {
+const sniff = async (input: AsyncIterable<Buffer | string>): Promise<{ format: RowFormat | undefined; stream: Readable }> => {
   const source = input[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let first: string | undefined;
@@ -31,10 +31,15 @@ const sniff = async (input: AsyncIterable<Buffer | string>): Promise<{ format: R
     first = /[^\s\uFEFF]/.exec(chunk.toString('utf8'))?.[0];
   }
   async function* rest() {
-    yield* head;
-    for (let next = await source.next(); !next.done; next = await source.next()) yield next.value;
+    try {
+      yield* head;
+      for (let next = await source.next(); !next.done; next = await source.next()) yield next.value;
+    } finally {
+      await source.return?.(); // a reader that stops early closes the input (a file: its descriptor)
+    }
   }
-  return { format: first === '{' ? 'jsonl' : 'csv', stream: Readable.from(rest(), { objectMode: false }) };
+  const format = first === undefined ? undefined : first === '{' ? 'jsonl' : 'csv';
+  return { format, stream: Readable.from(rest(), { objectMode: false }) };
 };
 
 async function* jsonLines(stream: Readable): AsyncGenerator<unknown> {
@@ -59,9 +64,10 @@ async function* jsonLines(stream: Readable): AsyncGenerator<unknown> {
  */
 export async function* readRows(input: AsyncIterable<Buffer | string>): AsyncGenerator<unknown> {
   const { format, stream } = await sniff(input);
-  if (format === 'jsonl') {
-    yield* jsonLines(stream);
-    return;
+  try {
+    if (format === 'jsonl') yield* jsonLines(stream);
+    else if (format === 'csv') yield* stream.pipe(parse({ columns: checkHeader, bom: true, skip_empty_lines: true, relax_column_count: true }));
+  } finally {
+    stream.destroy();
   }
-  yield* stream.pipe(parse({ columns: checkHeader, bom: true, skip_empty_lines: true, relax_column_count: true }));
 }
