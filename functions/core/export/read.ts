@@ -66,7 +66,8 @@ export async function* readRows(input: AsyncIterable<Buffer | string>): AsyncGen
   const { format, stream } = await sniff(input);
   try {
     if (format === 'jsonl') yield* jsonLines(stream);
-    else if (format === 'csv') yield* stream.pipe(parse({ columns: checkHeader, bom: true, skip_empty_lines: true, relax_column_count: true }));
+    else if (format === 'csv')
+      yield* stream.pipe(parse({ columns: checkHeader, bom: true, skip_empty_lines: true, relax_column_count: true }));
   } finally {
     stream.destroy();
   }
