@@ -36,7 +36,7 @@ export type BatchOptions = Omit<QueryOptions, 'clock' | 'callRate'> & { clock?: 
 /** A row TPNS was never asked about: its input fields, as given, and why. */
 const invalidLine = (fields: InputFields, detail: string): string => `${JSON.stringify({ ...fields, status: 'invalid', detail })}\n`;
 
-const retryRow = (answer: Answer): string =>
+const retryRow = (answer: Pick<Answer, 'status'> & ({ token: string } | AccountKey)): string =>
   `${JSON.stringify('token' in answer ? { token: answer.token } : { account: answer.account, accountType: answer.accountType })}\n`;
 
 const accountKey = ({ account, accountType }: AccountKey): string => `${accountType}\u0000${account}`;
@@ -92,6 +92,30 @@ export const exportBatch = async (rows: readonly IndexedRow[], options: BatchOpt
     output.lines.push(`${JSON.stringify(item)}\n`);
     output.counts[item.status]++;
     if (item.status === 'error') output.failedRows.push(retryRow(item));
+  }
+  return output;
+};
+
+/**
+ * The lines of a batch whose child workflow failed as a whole (its task's retries spent): each valid
+ * row an `error` with reason `batch_failed`, listed for a second run; an invalid row as always.
+ */
+export const failedBatchOutput = (rows: readonly IndexedRow[]): BatchOutput => {
+  const output: BatchOutput = { lines: [], failedRows: [], counts: noCounts() };
+  for (const { row } of rows) {
+    const parsed = parseRow(row);
+    if (parsed.kind === 'invalid') {
+      output.lines.push(invalidLine(parsed.fields, parsed.detail));
+      output.counts.invalid++;
+      continue;
+    }
+    const item =
+      parsed.kind === 'accounts'
+        ? { ...parsed.item, status: 'error' as const, reason: 'batch_failed', tokens: [] }
+        : { token: parsed.item, status: 'error' as const, reason: 'batch_failed', accounts: [] };
+    output.lines.push(`${JSON.stringify(item)}\n`);
+    output.failedRows.push(retryRow(item));
+    output.counts.error++;
   }
   return output;
 };

@@ -24,10 +24,17 @@ export interface ExportManifest {
 export type ExportFigures = Omit<ExportManifest, 'rows' | 'startedAt' | 'finishedAt' | 'durationMs'>;
 
 export const exportManifest = (figures: ExportFigures, startedAt: Date, finishedAt: Date): ExportManifest => {
-  const { ok, not_found, invalid, error } = figures.counts;
+  const { exportId, input, output, counts, calls, failedRows, failedBatches, failed } = figures;
   return {
-    ...figures,
-    rows: ok + not_found + invalid + error,
+    exportId,
+    input,
+    output,
+    rows: counts.ok + counts.not_found + counts.invalid + counts.error,
+    counts,
+    calls,
+    failedRows,
+    failedBatches,
+    failed,
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
     durationMs: finishedAt.getTime() - startedAt.getTime(),
