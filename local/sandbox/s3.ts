@@ -49,7 +49,7 @@ const list = (objects: S3Objects, bucket: string, query: URLSearchParams, res: S
 };
 
 /** Answers one S3 request; `body` is the request's bytes. */
-export const serveS3 = (objects: S3Objects, req: IncomingMessage, res: ServerResponse, body: Buffer): void => {
+export const serveS3 = (objects: S3Objects, req: IncomingMessage, res: ServerResponse, body: Buffer) => {
   if (!req.headers.authorization?.startsWith('AWS4-HMAC-SHA256')) {
     return sendError(res, 403, 'AccessDenied', 'request is not signed with SigV4');
   }

@@ -1,3 +1,4 @@
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ExportManifest } from '../../functions/core/export/manifest.ts';
 import { type LocalEnvironment, startLocalEnvironment } from '../../local/environment.ts';
@@ -178,6 +179,23 @@ describe('the finisher Lambda', () => {
       { account: 'lost-1', accountType: 0 },
       { account: 'lost-2', accountType: 0 },
     ]);
+  });
+
+  it('the stand-in lists what the export wrote, page by page, as ListObjectsV2 does', async () => {
+    const { exportS3Client } = await import('../../functions/core/export/s3.ts');
+    const s3 = exportS3Client();
+    for (const first of [0, 10, 20])
+      await batchHandler(batchEvent(accountsOf(10, `list${first}`), first, 's3://exports/run-5/'), context());
+    const pages: string[][] = [];
+    let token: string | undefined;
+    do {
+      const page = await s3.send(
+        new ListObjectsV2Command({ Bucket: 'exports', Prefix: 'run-5/parts/', MaxKeys: 2, ContinuationToken: token }),
+      );
+      pages.push((page.Contents ?? []).map((object) => object.Key as string));
+      token = page.NextContinuationToken;
+    } while (token);
+    expect(pages).toEqual([['run-5/parts/000000000000.jsonl', 'run-5/parts/000000000010.jsonl'], ['run-5/parts/000000000020.jsonl']]);
   });
 
   it('fails clearly when the ResultWriter manifest is not there', async () => {
