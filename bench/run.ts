@@ -17,6 +17,7 @@ import { FUNCTION_TIMEOUTS_MS, METRICS_NAMESPACE, SERVICE_NAME } from '../functi
 import { esbuildBuildOptions } from '../infra/bundling.ts';
 import { TPNS_BINDINGS_DEFAULTS } from '../infra/tpns-bindings.ts';
 import { sandboxSecret, startLocalEnvironment } from '../local/environment.ts';
+import { exportFigures } from './export.ts';
 import { type ChildReport, LARGE_QUERY, percentile, queryEvent } from './support.ts';
 
 const TARGETS = {
@@ -200,6 +201,7 @@ try {
       verdict(Number(large.firstQueryRssMb) <= TARGETS.peakRssMb),
     ],
   );
+  rows.push(...(await exportFigures(childEnv)));
 } finally {
   await rm(workDir, { recursive: true, force: true });
   await local.close();

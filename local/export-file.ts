@@ -138,7 +138,7 @@ const batchRunner = (config: Config, callRate: CallRate, clock: Clock, waitPerBa
 
 /**
  * Exports `input` to `output`: `concurrency` batches of `maxBatch` rows in flight, written in input
- * order as they finish (at most `concurrency` batches held), rows answered `error` listed in
+ * order as they finish (at most 2 × `concurrency` batches held), rows answered `error` listed in
  * `<output>.failed.jsonl`, the manifest in `<output>.manifest.json`. Memory does not grow with the rows.
  */
 export const exportFile = async (options: ExportFileOptions): Promise<{ manifest: ExportManifest; resumedAfter: number }> => {
@@ -186,7 +186,24 @@ export const exportFile = async (options: ExportFileOptions): Promise<{ manifest
     rows += done.lines.length;
     progress();
   };
-  const start = (batch: IndexedRow[]) => pending.push(runBatch(batch, context).catch((error: unknown) => ({ error })));
+  // `concurrency` batches run at once; up to as many more wait, finished, behind a slower one, so
+  // that one slow call does not leave the other slots idle.
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  const slot = async (): Promise<void> => {
+    while (running >= inFlight) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+  };
+  const run = async (batch: IndexedRow[]): Promise<BatchOutput> => {
+    await slot();
+    try {
+      return await runBatch(batch, context);
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+  const start = (batch: IndexedRow[]) => pending.push(run(batch).catch((error: unknown) => ({ error })));
 
   try {
     let index = -1;
@@ -205,7 +222,7 @@ export const exportFile = async (options: ExportFileOptions): Promise<{ manifest
       if (batch.length < config.maxBatch) continue;
       start(batch);
       batch = [];
-      if (pending.length >= inFlight) await writeOldest();
+      if (pending.length >= 2 * inFlight) await writeOldest();
       if (options.signal?.aborted) break;
     }
     if (index + 1 < earlier.rows) throw new Error(`${output} holds ${earlier.rows} rows, more than ${input} has; give another output file`);
