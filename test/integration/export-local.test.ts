@@ -139,7 +139,7 @@ describe('npm run export: one line per input row, in order', () => {
 describe('npm run export: resume', () => {
   it('a second run skips the rows already in the output (a torn last line included) and finishes the rest', async () => {
     const { input, output } = paths('csv');
-    const accounts = accountsOf(75);
+    const accounts = accountsOf(300);
     await writeFile(input, csvOf(accounts));
     const stop = new AbortController();
     const first = await exportFile({
@@ -154,7 +154,7 @@ describe('npm run export: resume', () => {
     });
     const written = first.manifest.rows;
     expect(written).toBeGreaterThanOrEqual(20);
-    expect(written).toBeLessThan(75);
+    expect(written).toBeLessThan(300);
     // An interrupted write: half a line.
     await appendFile(output, '{"account":"user-');
     tpns.resetStats();
@@ -165,9 +165,9 @@ describe('npm run export: resume', () => {
     expect(lines).toEqual(accounts.map((account) => expectedAccount(account)));
     // Whole batches were written: the second run sends only the batches after them.
     expect(written % config.maxBatch).toBe(0);
-    expect(tpns.stats.calls).toBe(Math.ceil((75 - written) / config.maxBatch));
-    expect(second.manifest.rows).toBe(75);
-    expect(second.manifest.counts.ok + second.manifest.counts.not_found).toBe(75);
+    expect(tpns.stats.calls).toBe(Math.ceil((300 - written) / config.maxBatch));
+    expect(second.manifest.rows).toBe(300);
+    expect(second.manifest.counts.ok + second.manifest.counts.not_found).toBe(300);
 
     // Done: a third run asks TPNS nothing.
     tpns.resetStats();
