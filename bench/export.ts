@@ -98,9 +98,9 @@ export const exportFigures = async (env: NodeJS.ProcessEnv): Promise<Row[]> => {
     [
       `6. Export of ${n(large.rows)} accounts (npm run export), batch ${EXPORT_BENCH.maxBatch}, ${EXPORT_BENCH.concurrency} in flight, ${EXPORT_BENCH.latencyMs} ms/call`,
       `${n(largeRate)} rows/s (${n(Number(large.report.wallMs) / 1000, 1)} s, ${n(Number(large.report.calls))} calls; ${n(rate(small))} rows/s for ${n(small.rows)})`,
-      `>= ${EXPORT_BENCH.rowsVsIdeal} x ideal ${n(idealRowsPerSecond)} rows/s`,
+      `>= ideal ${n(idealRowsPerSecond)} rows/s / ${EXPORT_BENCH.vsIdeal}`,
       `${n(largeRate / idealRowsPerSecond, 2)} x ideal`,
-      largeRate >= EXPORT_BENCH.rowsVsIdeal * idealRowsPerSecond ? 'ok' : 'MISSED',
+      largeRate * EXPORT_BENCH.vsIdeal >= idealRowsPerSecond ? 'ok' : 'MISSED',
     ],
     [
       '   ... peak RSS of the export process',
