@@ -15,12 +15,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildReport } from './support.ts';
 
+/** `vsIdeal`: the run may take up to this × the ideal time, the tolerance of figure 2 (bench/run.ts) for the same calls. */
 export const EXPORT_BENCH = {
   rows: [100_000, 1_000_000],
   latencyMs: 20,
   maxBatch: 100,
   concurrency: 8,
-  rowsVsIdeal: 0.8,
+  vsIdeal: 1.3,
   peakRssMb: 200,
 } as const;
 
