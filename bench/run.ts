@@ -20,6 +20,7 @@ import { FUNCTION_TIMEOUTS_MS, METRICS_NAMESPACE, SERVICE_NAME } from '../functi
 import { esbuildBuildOptions } from '../infra/bundling.ts';
 import { TPNS_BINDINGS_DEFAULTS } from '../infra/tpns-bindings.ts';
 import { sandboxSecret, startLocalEnvironment } from '../local/environment.ts';
+import { exportFigures } from './export.ts';
 import { accountNames, type ChildReport, LARGE_QUERY, queryEvent, type Spread, spread } from './support.ts';
 
 /** Issue 11's targets: project ÷ reference, medians of per-repeat ratios, within one run. */
@@ -297,6 +298,11 @@ const FIGURES = {
   'wall-two-apps': (b) => wallTimeTwoApps(b.throughputChild),
   'peak-rss': (b) => peakRss({ project: b.project, plain: b.plain, undiciFloor: b.undiciFloor }, b.contextModule),
   'single-item': (b) => singleItem(b.overheadChild),
+  // Against the ideal rate (no floor or plain handler to compare a whole export with).
+  export: async () => {
+    for (const [figure, measured, target, ratio, verdict] of await exportFigures(childEnv))
+      rows.push([figure, measured, '-', '-', ratio, target, verdict]);
+  },
 } satisfies Record<string, (bundles: Bundles) => Promise<void>>;
 
 type Bundles = Record<'project' | 'plain' | 'fetchFloor' | 'undiciFloor' | 'contextModule' | 'throughputChild' | 'overheadChild', string>;

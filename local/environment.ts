@@ -55,6 +55,7 @@ export const startLocalEnvironment = async (
   env.TPNS_ENDPOINT = tpns.endpoint;
   env.AWS_ENDPOINT_URL_SECRETS_MANAGER = aws.url;
   env.AWS_ENDPOINT_URL_EVENTBRIDGE ??= aws.url;
+  env.AWS_ENDPOINT_URL_S3 ??= aws.url;
   env.AWS_REGION ??= 'us-east-1';
   // The SDK signs every call; the stand-in only checks that it did.
   if (!env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE) {

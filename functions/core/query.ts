@@ -7,6 +7,7 @@ import { mergeAccounts, mergeTokens } from './merge.ts';
 import type { AccessPoints, AccountTokens, QueryResult, TokenAccounts } from './normalize.ts';
 import { InvalidRequestError } from './problems.ts';
 import { drain, roundRobin } from './query/pool.ts';
+import type { CallRate } from './query/rate.ts';
 import { type Answer, type AppOutcome, QueryRun, type RunOptions, type Task } from './query/run.ts';
 import type { Query } from './request.ts';
 import { FAILURES, TpnsError } from './tpns/failures.ts';
@@ -20,6 +21,8 @@ export interface QueryOptions {
   config: RunOptions['config'];
   dispatcher?: Dispatcher;
   clock?: Clock;
+  /** A bulk export's TPNS call rate, shared by all its queries (query/rate.ts). */
+  callRate?: CallRate;
 }
 
 /**

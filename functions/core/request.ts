@@ -311,3 +311,6 @@ export const parseAppParameter = (value: string | undefined): Query['apps'] => {
  * the event schemas): one source for what is accepted. `accountEntry` also takes a bare id string.
  */
 export const REQUEST_SCHEMAS = { ...schemas, id, accountEntry } as const;
+
+/** The rules of an id and an account type, for the rows of a bulk export (core/export/rows.ts). */
+export { accountType as ACCOUNT_TYPE_SCHEMA, id as ID_SCHEMA };

@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EVENTBRIDGE_LIMITS, entrySize } from '../../functions/core/publish.ts';
+import { type S3Objects, serveS3 } from './s3.ts';
 
 /**
- * A local stand-in for the two AWS APIs the handlers call, speaking their wire protocol
+ * A local stand-in for the AWS APIs the handlers call, speaking their wire protocol
  * (awsJson1_1: POST /, X-Amz-Target), so the real SDK clients reach it through
- * AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL_EVENTBRIDGE with no code change.
- * No npm package emulates these without Docker.
+ * AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL_EVENTBRIDGE with no code change; and
+ * the S3 REST calls of a bulk export (s3.ts), any request without an X-Amz-Target, through
+ * AWS_ENDPOINT_URL_S3. No npm package emulates these without Docker.
  */
 export interface PutEventsEntry {
   Source?: string;
@@ -25,6 +27,8 @@ export interface AwsStandIn {
   secretReads: string[];
   /** Entries PutEvents accepted, in order. */
   events: PutEventsEntry[];
+  /** S3 objects, keyed `bucket/key`. */
+  objects: S3Objects;
   /** PutEvents calls as received (entries per call). */
   putEventsCalls: PutEventsEntry[][];
   /** The next PutEvents calls fail these entry indexes (one array per call). */
@@ -40,12 +44,14 @@ export const startAwsStandIn = async (options: { secrets?: Record<string, string
   const events: PutEventsEntry[] = [];
   const putEventsCalls: PutEventsEntry[][] = [];
   const putEventsFailures: number[][] = [];
+  const objects: S3Objects = new Map();
   let secretFailures: { count: number; type: string } = { count: 0, type: 'InternalServiceError' };
 
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
+      if (req.headers['x-amz-target'] === undefined) return serveS3(objects, req, res, Buffer.concat(chunks));
       const reply = (status: number, body: unknown) =>
         res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(body));
       const error = (type: string, message: string, status = 400) => reply(status, { __type: type, message });
@@ -119,6 +125,7 @@ export const startAwsStandIn = async (options: { secrets?: Record<string, string
     secrets,
     secretReads,
     events,
+    objects,
     putEventsCalls,
     failNextPutEvents: (...perCall) => putEventsFailures.push(...perCall),
     failNextSecretReads: (count, type = 'InternalServiceError') => {

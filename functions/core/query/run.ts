@@ -15,6 +15,7 @@ import { breakerFor, type CircuitBreaker } from './breaker.ts';
 import { callBudget } from './budget.ts';
 import { type Chunk, ChunkQueue, type ChunkSizes } from './chunks.ts';
 import { type ConcurrencyLimiter, limiterFor } from './limiter.ts';
+import type { CallRate } from './rate.ts';
 import { RETRY_DEFAULTS, retryDelayMs } from './retry.ts';
 
 /** What every app's run of one request shares. */
@@ -27,6 +28,8 @@ export interface RunOptions {
     Partial<Pick<Config, 'adaptiveConcurrency' | 'breakerFailures' | 'breakerCooldownMs'>>;
   dispatcher?: Dispatcher;
   clock: Clock;
+  /** A bulk export's call rate (rate.ts): every call, retries included, waits for its turn. */
+  callRate?: CallRate;
 }
 
 /** Access points found by discovery, per AccessId, for the life of the container. */
@@ -63,7 +66,7 @@ const normalizeChunk = (query: Query, { start, end }: Chunk, response: TpnsQuery
     ? normalizeAccountTokens(query.items.slice(start, end), response)
     : normalizeTokenAccounts(query.items.slice(start, end), response);
 
-const failedItem = (item: Item, error: TpnsError): Answer => {
+export const failedItem = (item: Item, error: TpnsError): Answer => {
   const { reason } = FAILURES[error.kind];
   const failure = {
     status: 'error' as const,
@@ -195,6 +198,7 @@ export class QueryRun {
     let reread = false;
     for (let retry = 0; ; ) {
       if (this.fatal) throw this.fatal;
+      if (this.options.callRate) await this.options.callRate.take();
       const region = probeRegion ?? this.region;
       const remaining = deadline - clock.now();
       if (remaining < RETRY_DEFAULTS.minCallMs) {
