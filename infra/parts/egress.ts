@@ -1,7 +1,7 @@
 /**
  * A fixed egress IP (prop fixedEgressIp): a VPC for both functions whose traffic to TPNS leaves through
  * NAT gateways with Elastic IPs of our own, the addresses to whitelist in TPNS. AWS traffic (Secrets
- * Manager, EventBridge) stays in the VPC through interface endpoints. Created directly in `scope` (the
+ * Manager, EventBridge; S3 for the bulk export) stays in the VPC through endpoints. Created directly in `scope` (the
  * TpnsBindings construct), so the logical IDs do not change.
  */
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -66,5 +66,8 @@ export function createFixedEgress(scope: Construct, options: { perAz: boolean; l
     const endpoint = vpc.addInterfaceEndpoint(id, { service, subnets: vpcSubnets, privateDnsEnabled: true, open: false });
     endpoint.connections.allowFrom(securityGroup, HTTPS, 'HTTPS from the TPNS bindings functions');
   }
+  // S3 through a gateway endpoint (free): the bulk export's batch function writes its output there, which
+  // would otherwise pay the NAT gateway's per-GB charge. Routes in the functions' subnets only.
+  vpc.addGatewayEndpoint('S3Endpoint', { service: ec2.GatewayVpcEndpointAwsService.S3, subnets: [vpcSubnets] });
   return { vpc, vpcSubnets, securityGroup, egressIps: eips.map((eip) => eip.attrPublicIp) };
 }

@@ -403,7 +403,9 @@ describe('fixed egress IP', () => {
 
   it('reaches Secrets Manager and EventBridge through private interface endpoints open to the functions only', () => {
     const sg = functionsSecurityGroup();
-    const endpoints = ofType(n, 'AWS::EC2::VPCEndpoint').map(([, e]) => e.Properties);
+    const endpoints = ofType(n, 'AWS::EC2::VPCEndpoint')
+      .map(([, e]) => e.Properties)
+      .filter((e) => e.VpcEndpointType === 'Interface');
     expect(endpoints.map((e) => JSON.stringify(e.ServiceName).match(/\.(\w+)"\]\]\}$/)?.[1]).sort()).toEqual(['events', 'secretsmanager']);
     for (const e of endpoints) {
       expect(e).toMatchObject({ VpcEndpointType: 'Interface', PrivateDnsEnabled: true });
@@ -414,6 +416,21 @@ describe('fixed egress IP', () => {
       ]);
       expect(resources(n)[group]!.Properties.SecurityGroupIngress).toBeUndefined();
     }
+  });
+
+  it('reaches S3 (the bulk export’s output) through a gateway endpoint on the functions’ route tables only', () => {
+    const gateways = ofType(n, 'AWS::EC2::VPCEndpoint')
+      .map(([, e]) => e.Properties)
+      .filter((e) => e.VpcEndpointType === 'Gateway');
+    expect(gateways).toHaveLength(1);
+    expect(JSON.stringify(gateways[0]!.ServiceName)).toContain('.s3"');
+    const functionSubnets = resources(n)[n.id(n.stack.bindings.httpFunction)]!.Properties.VpcConfig.SubnetIds.map(
+      (x: { Ref: string }) => x.Ref,
+    );
+    const routeTableOf = (subnet: string) =>
+      ofType(n, 'AWS::EC2::SubnetRouteTableAssociation').find(([, a]) => a.Properties.SubnetId.Ref === subnet)![1].Properties.RouteTableId
+        .Ref;
+    expect(gateways[0]!.RouteTableIds.map((r: { Ref: string }) => r.Ref).sort()).toEqual(functionSubnets.map(routeTableOf).sort());
   });
 
   it('per-az: a NAT gateway and an Elastic IP per zone, each zone’s functions subnet through its own', () => {
