@@ -55,7 +55,7 @@ export function createFunction(
   // policy (logs:CreateLogGroup etc. on `*`): this role may only write to its own log group.
   const role = new iam.Role(scope, `${name}FunctionRole`, {
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-    description: `Execution role of the TPNS bindings ${name.toLowerCase()} function`,
+    description: `Execution role of the TPNS bindings ${name.replace(/(?<=[a-z])(?=[A-Z])/g, ' ').toLowerCase()} function`,
   });
   logGroup.grantWrite(role);
   const { network } = options;

@@ -282,6 +282,12 @@ describe('finish and events', () => {
 });
 
 describe('IAM and the bucket', () => {
+  it('names each function in its role’s description, in words', () => {
+    const roleDescription = (fn: string) => resources[resources[fn].Properties.Role['Fn::GetAtt'][0]].Properties.Description;
+    expect(roleDescription(batchFn)).toBe('Execution role of the TPNS bindings export batch function');
+    expect(roleDescription(finishFn)).toBe('Execution role of the TPNS bindings export finish function');
+  });
+
   const s3Grants = () =>
     iamStatements(s.template)
       .filter((st) => actionsOf(st).some((a) => a.startsWith('s3:')))
