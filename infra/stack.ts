@@ -4,7 +4,8 @@
  * adds the stack outputs. Explicit `bindings` props win over context.
  *
  * Context keys (all optional):
- *   secretName, tpnsEndpoint, maxBatch, concurrency, httpReservedConcurrency,
+ *   secretName, tpnsEndpoint, maxBatch, concurrency, adaptiveConcurrency (true/false), breakerFailures,
+ *   breakerCooldownMs, httpReservedConcurrency,
  *   eventsReservedConcurrency, throttlingRateLimit, throttlingBurstLimit,
  *   logRetentionDays, logLevel, memorySize, eventBusName, alarmTopicArn, sourceMapStackTraces,
  *   allowedSources, queryPublishers (comma-separated; queryPublishers: account ids and IAM role/user ARNs),
@@ -158,6 +159,9 @@ function propsFromContext(scope: Construct, node: Node): TpnsBindingsProps {
     tpnsEndpoint: str('tpnsEndpoint'),
     maxBatch: int('maxBatch'),
     concurrency: int('concurrency'),
+    adaptiveConcurrency: bool('adaptiveConcurrency'),
+    breakerFailures: int('breakerFailures'),
+    breakerCooldownMs: int('breakerCooldownMs'),
     httpReservedConcurrency: int('httpReservedConcurrency'),
     eventsReservedConcurrency: int('eventsReservedConcurrency'),
     throttlingRateLimit: int('throttlingRateLimit'),

@@ -129,6 +129,12 @@ export interface TpnsBindingsProps {
   readonly maxBatch?: number;
   /** @default 8 */
   readonly concurrency?: number;
+  /** TPNS_ADAPTIVE_CONCURRENCY: fewer calls in flight while TPNS rate-limits (README: Self-protection). @default true */
+  readonly adaptiveConcurrency?: boolean;
+  /** TPNS_BREAKER_FAILURES: failed calls close together that open an app's circuit breaker. @default 10 */
+  readonly breakerFailures?: number;
+  /** TPNS_BREAKER_COOLDOWN_MS: how long an open breaker answers at once before one probe call. @default 5000 */
+  readonly breakerCooldownMs?: number;
   /**
    * Reserved concurrency of the HTTP function. Caps parallel calls into TPNS at
    * httpReservedConcurrency × concurrency (plus the events function's share).
@@ -239,6 +245,8 @@ function validatedProps(props: TpnsBindingsProps) {
   const { maxBatch: batchLimits, concurrency: concurrencyLimits } = CONFIG_LIMITS;
   const maxBatch = intInRange('maxBatch', props.maxBatch ?? d.maxBatch, batchLimits.min, batchLimits.max);
   const concurrency = intInRange('concurrency', props.concurrency ?? d.concurrency, concurrencyLimits.min, concurrencyLimits.max);
+  const optionalInRange = (name: 'breakerFailures' | 'breakerCooldownMs', value: number | undefined) =>
+    value === undefined ? undefined : intInRange(name, value, CONFIG_LIMITS[name].min, CONFIG_LIMITS[name].max);
   const memorySize = intInRange('memorySize', props.memorySize ?? d.memorySize, 128, 10_240);
   const rateLimit = intInRange('throttlingRateLimit', props.throttlingRateLimit ?? d.throttlingRateLimit, 1, 1_000_000);
   const burstLimit = intInRange('throttlingBurstLimit', props.throttlingBurstLimit ?? d.throttlingBurstLimit, 1, 1_000_000);
@@ -274,6 +282,8 @@ function validatedProps(props: TpnsBindingsProps) {
     burstLimit,
     allowedSources,
     queryPublishers,
+    breakerFailures: optionalInRange('breakerFailures', props.breakerFailures),
+    breakerCooldownMs: optionalInRange('breakerCooldownMs', props.breakerCooldownMs),
     httpReservedConcurrency: reserved('httpReservedConcurrency', props.httpReservedConcurrency),
     eventsReservedConcurrency: reserved('eventsReservedConcurrency', props.eventsReservedConcurrency),
   };
@@ -389,6 +399,10 @@ export class TpnsBindings extends Construct {
       TPNS_SECRET_ID: secretId,
       TPNS_MAX_BATCH: String(p.maxBatch),
       TPNS_CONCURRENCY: String(p.concurrency),
+      // Self-protection: set only when given, so the handlers' own defaults (functions/contract.ts) apply.
+      ...(props.adaptiveConcurrency === undefined ? {} : { TPNS_ADAPTIVE_CONCURRENCY: String(props.adaptiveConcurrency) }),
+      ...(p.breakerFailures === undefined ? {} : { TPNS_BREAKER_FAILURES: String(p.breakerFailures) }),
+      ...(p.breakerCooldownMs === undefined ? {} : { TPNS_BREAKER_COOLDOWN_MS: String(p.breakerCooldownMs) }),
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       POWERTOOLS_LOG_LEVEL: logLevel,

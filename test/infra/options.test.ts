@@ -23,6 +23,9 @@ describe('context keys', () => {
     tpnsEndpoint: 'https://api.tpns.sgp.tencent.com',
     maxBatch: '50',
     concurrency: '4',
+    adaptiveConcurrency: 'false',
+    breakerFailures: '20',
+    breakerCooldownMs: '30000',
     httpReservedConcurrency: '10',
     eventsReservedConcurrency: '2',
     throttlingRateLimit: '20',
@@ -46,6 +49,9 @@ describe('context keys', () => {
         TPNS_ENDPOINT: 'https://api.tpns.sgp.tencent.com',
         TPNS_MAX_BATCH: '50',
         TPNS_CONCURRENCY: '4',
+        TPNS_ADAPTIVE_CONCURRENCY: 'false',
+        TPNS_BREAKER_FAILURES: '20',
+        TPNS_BREAKER_COOLDOWN_MS: '30000',
         POWERTOOLS_LOG_LEVEL: 'DEBUG',
       });
       expect(fn.MemorySize).toBe(1024);
@@ -129,6 +135,9 @@ describe('context keys', () => {
     // Same bounds the handlers enforce at init (functions/core/config.ts).
     expect(() => synth({ concurrency: '65' })).toThrow(/concurrency must be an integer from 1 to 64/);
     expect(() => synth({ maxBatch: '0' })).toThrow(/maxBatch must be an integer from 1 to 10000/);
+    expect(() => synth({ breakerFailures: '0' })).toThrow(/breakerFailures must be an integer from 1 to 1000/);
+    expect(() => synth({ breakerCooldownMs: '50' })).toThrow(/breakerCooldownMs must be an integer from 100 to 300000/);
+    expect(() => synth({ adaptiveConcurrency: 'maybe' })).toThrow(/adaptiveConcurrency must be true or false/);
     // Lambda's and API Gateway's own bounds, caught at synth rather than at deploy.
     expect(() => synth({ memorySize: '64' })).toThrow(/memorySize must be an integer from 128 to 10240/);
     expect(() => synth({ throttlingRateLimit: '0' })).toThrow(/throttlingRateLimit/);
