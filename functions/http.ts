@@ -26,6 +26,8 @@ import { LOGGER_CONTEXT_OPTIONS, logger, metrics } from './observability.ts';
 export const DEADLINE_MARGIN_MS = 1_000;
 /** The largest serialized result this handler returns: Lambda's limit, less a little for the runtime's framing. */
 export const MAX_RESPONSE_BYTES = LAMBDA_RESPONSE_LIMIT_BYTES - 4_096;
+/** A UTF-16 unit is at most 3 bytes of UTF-8, doubled at most by escaping: a body this short always fits, unmeasured. */
+const UNMEASURED_BODY_CHARS = Math.floor((MAX_RESPONSE_BYTES - 4_096) / 6);
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
@@ -38,6 +40,8 @@ const BACKSLASH = 0x5c;
  */
 const oversize = (result: JsonResult): number | undefined => {
   const { body } = result;
+  // Most answers: nothing to measure, nothing serialized (the per-request path).
+  if (body.length <= UNMEASURED_BODY_CHARS) return undefined;
   const framing = Buffer.byteLength(JSON.stringify({ ...result, body: '' }));
   const bodyBytes = Buffer.byteLength(body);
   if (framing + 2 * bodyBytes <= MAX_RESPONSE_BYTES) return undefined;

@@ -308,9 +308,6 @@ export const parseAppParameter = (value: string | undefined): Query['apps'] => {
 
 /**
  * The schemas above, for what describes the API and its events (answer-schemas.ts: the OpenAPI document,
- * the event schemas): one source for what is accepted. `accountEntry` also takes a bare id string.
+ * the event schemas) and for a bulk export's rows (export/rows.ts): one source for what is accepted. `accountEntry` also takes a bare id string.
  */
-export const REQUEST_SCHEMAS = { ...schemas, id, accountEntry } as const;
-
-/** The rules of an id and an account type, for the rows of a bulk export (core/export/rows.ts). */
-export { accountType as ACCOUNT_TYPE_SCHEMA, id as ID_SCHEMA };
+export const REQUEST_SCHEMAS = { ...schemas, id, accountType, accountEntry } as const;
