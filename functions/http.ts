@@ -4,7 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import httpRouterHandler, { type Route } from '@middy/http-router';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
-import { API_GATEWAY_TIMEOUT_MS, HTTP_ROUTES, LAMBDA_RESPONSE_LIMIT_BYTES, METRICS } from './contract.ts';
+import { API_GATEWAY_TIMEOUT_MS, HTTP_ROUTES, METRICS } from './contract.ts';
 import { readConfig } from './core/config.ts';
 import { type CredentialsContext, tpnsCredentials } from './core/credentials.ts';
 import { readJsonBody } from './core/json-body.ts';
@@ -20,40 +20,11 @@ import {
   type Query,
   withAppParameter,
 } from './core/request.ts';
+import { MAX_RESPONSE_BYTES, oversize } from './core/response-size.ts';
 import { LOGGER_CONTEXT_OPTIONS, logger, metrics } from './observability.ts';
 
 /** Time kept back from the deadline to serialise and return the answer. */
 export const DEADLINE_MARGIN_MS = 1_000;
-/** The largest serialized result this handler returns: Lambda's limit, less a little for the runtime's framing. */
-export const MAX_RESPONSE_BYTES = LAMBDA_RESPONSE_LIMIT_BYTES - 4_096;
-/** A UTF-16 unit is at most 3 bytes of UTF-8, doubled at most by escaping: a body this short always fits, unmeasured. */
-const UNMEASURED_BODY_CHARS = Math.floor((MAX_RESPONSE_BYTES - 4_096) / 6);
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-
-/**
- * The size Lambda would measure (the result serialized, the body a JSON string in it) when it is over
- * the limit. Measured without serializing the body again (issue 11: that was a tenth of a 10,000-item
- * query's CPU): the body is JSON text, so it holds no raw control character, and escaping it once more
- * adds one byte per `"` and per `\`, nothing else. Every byte at most doubles: a body under half the
- * room is not even counted.
- */
-const oversize = (result: JsonResult): number | undefined => {
-  const { body } = result;
-  // Most answers: nothing to measure, nothing serialized (the per-request path).
-  if (body.length <= UNMEASURED_BODY_CHARS) return undefined;
-  const framing = Buffer.byteLength(JSON.stringify({ ...result, body: '' }));
-  const bodyBytes = Buffer.byteLength(body);
-  if (framing + 2 * bodyBytes <= MAX_RESPONSE_BYTES) return undefined;
-  let escapes = 0;
-  for (let i = 0; i < body.length; i++) {
-    const unit = body.charCodeAt(i);
-    if (unit === QUOTE || unit === BACKSLASH) escapes++;
-  }
-  const size = framing + bodyBytes + escapes;
-  return size > MAX_RESPONSE_BYTES ? size : undefined;
-};
-
 const config = readConfig();
 const credentials = tpnsCredentials(config.secretId, { cooldownMs: config.secretRereadCooldownMs });
 

@@ -55,10 +55,8 @@ export const alignEntries = <E>(
   codes: readonly number[],
   entries: readonly E[],
   keyOf: (entry: E) => string,
-): (E | undefined)[] => {
-  if (entries.length === keys.length && entries.every((entry, i) => keyOf(entry) === keys[i])) {
-    return [...entries];
-  }
+): readonly (E | undefined)[] => {
+  if (entries.length === keys.length && entries.every((entry, i) => keyOf(entry) === keys[i])) return entries;
   const okIndexes: number[] = [];
   for (let i = 0; i < codes.length; i++) if (codes[i] === 0) okIndexes.push(i);
   const aligned = new Array<E | undefined>(keys.length).fill(undefined);
@@ -82,8 +80,14 @@ export const alignEntries = <E>(
   return aligned;
 };
 
-const stringsOf = (list: unknown): string[] =>
-  Array.isArray(list) ? list.filter((value): value is string => typeof value === 'string') : [];
+const isString = (value: unknown): value is string => typeof value === 'string';
+
+/** TPNS's own list when it holds only strings, as it does (no copy per item); else its strings. */
+const stringsOf = (list: unknown): string[] => {
+  if (!Array.isArray(list)) return [];
+  for (const value of list) if (!isString(value)) return list.filter(isString);
+  return list;
+};
 
 export const normalizeAccountTokens = (items: readonly AccountKey[], response: TpnsQueryResponse): AccountTokens[] => {
   const entries = alignEntries(

@@ -156,29 +156,41 @@ const distinctAccounts = (entries: readonly { account: string; accountType?: num
 
 const distinctTokens = (tokens: readonly string[]): string[] => [...new Set(tokens)];
 
-/** Printable ASCII and no space: passes every ID_CHECKS check, with one regex instead of three. */
-const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
+const FIRST_PRINTABLE = 0x21;
+const LAST_PRINTABLE = 0x7e;
+
+/** Printable ASCII and no space: passes every ID_CHECKS check, in one pass with no regex. */
+const printableAscii = (value: string): boolean => {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < FIRST_PRINTABLE || c > LAST_PRINTABLE) return false;
+  }
+  return true;
+};
 
 /**
  * The fast path for the most common body, `{"accounts": ["a1", …]}` (issue 11: zod's per-item work was
  * a sixth of a 10,000-account request's CPU). It takes a body only when the schema surely accepts it,
  * with the schema's own id checks (ID_CHECKS); anything else, wrong or merely unusual, goes to the
  * schema, which then accepts or explains. An id of at most maxIdLength UTF-16 units has at most as
- * many code points; a longer one may still fit and is left to the schema to count.
+ * many code points; a longer one may still fit and is left to the schema to count. The set is asked
+ * once per id (its size says whether `add` found it new): hashing each id twice was a tenth of this.
  */
 const plainAccounts = (body: object): AccountKey[] | undefined => {
   for (const key in body) if (key !== 'accounts') return undefined;
   const { accounts } = body as { accounts: unknown };
   if (!Array.isArray(accounts) || accounts.length < 1 || accounts.length > REQUEST_LIMITS.maxItems) return undefined;
   const seen = new Set<string>();
-  const items: AccountKey[] = [];
+  const items = new Array<AccountKey>(accounts.length);
+  let distinct = 0;
   for (const account of accounts) {
     if (typeof account !== 'string' || account.length < 1 || account.length > REQUEST_LIMITS.maxIdLength) return undefined;
-    if (!PRINTABLE_ASCII.test(account)) for (const { ok } of ID_CHECKS) if (!ok(account)) return undefined;
-    if (seen.has(account)) continue;
+    if (!printableAscii(account)) for (const { ok } of ID_CHECKS) if (!ok(account)) return undefined;
     seen.add(account);
-    items.push({ account, accountType: 0 });
+    if (seen.size === distinct) continue;
+    items[distinct++] = { account, accountType: 0 };
   }
+  items.length = distinct;
   return items;
 };
 

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toProblemError } from '../../functions/core/problems.ts';
@@ -377,5 +378,24 @@ describe('parseQueryResponse', () => {
 
   it('keeps large per-item codes exactly', () => {
     expect(parseQueryResponse(200, '{"retCode":0,"result":["10110008", 1008029]}', 2, 'shanghai').codes).toEqual([10110008, 1008029]);
+  });
+
+  it('a code sent as a string is `-?` and 1 to 15 digits, read exactly; anything else is bad_response', () => {
+    // The reader goes digit by digit (issue 11); this is the definition it must keep.
+    const expected = (raw: string) => (/^-?\d{1,15}$/.test(raw) ? Number(raw) : undefined);
+    const codeString = fc.oneof(
+      fc.stringMatching(/^-?\d{1,17}$/),
+      fc.string({ unit: fc.constantFrom('0', '1', '9', '-', '+', ' ', '.', 'e', '/', ':', '\u0660') }),
+      fc.bigInt({ min: -(10n ** 16n), max: 10n ** 16n }).map(String),
+    );
+    fc.assert(
+      fc.property(codeString, (raw) => {
+        const parse = () => parseQueryResponse(200, JSON.stringify({ retCode: 0, result: [raw] }), 1, 'guangzhou').codes[0];
+        const want = expected(raw);
+        if (want === undefined) expect(parse).toThrow(/result/);
+        else expect(Object.is(parse(), want)).toBe(true);
+      }),
+      { numRuns: 2_000 },
+    );
   });
 });

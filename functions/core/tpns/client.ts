@@ -55,6 +55,18 @@ export interface CallOptions {
   dispatcher?: Dispatcher;
 }
 
+/** Every call of a container goes to one of a few URLs: each parsed once, not per call. */
+const parsedUrls = new Map<string, { origin: string; pathname: string }>();
+const parsedUrl = (url: string): { origin: string; pathname: string } => {
+  let parsed = parsedUrls.get(url);
+  if (parsed === undefined) {
+    const { origin, pathname } = new URL(url);
+    parsed = { origin, pathname };
+    parsedUrls.set(url, parsed);
+  }
+  return parsed;
+};
+
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /** One `/v3/device/account/query` call. Throws TpnsError for anything but a usable answer. */
@@ -64,12 +76,12 @@ export const queryAccountBindings = async (
   { timeoutMs = CLIENT_DEFAULTS.callTimeoutMs, dispatcher = tpnsAgent }: CallOptions = {},
 ): Promise<TpnsQueryResponse> => {
   const payload = JSON.stringify(body);
-  const url = baseUrlFor(target.region, target.endpoint) + QUERY_PATH;
   const { region } = target;
+  const url = baseUrlFor(region, target.endpoint) + QUERY_PATH;
   let statusCode: number;
   let text: string;
   try {
-    const { origin, pathname } = new URL(url);
+    const { origin, pathname } = parsedUrl(url);
     const response = await dispatcher.request({
       origin,
       path: pathname,
@@ -149,20 +161,46 @@ export const parseQueryResponse = (statusCode: number, text: string, itemCount: 
   };
 };
 
-const DIGITS = /^-?\d{1,15}$/;
+const MINUS = 0x2d;
+const ZERO = 0x30;
+const MAX_CODE_DIGITS = 15;
+
+/**
+ * A code TPNS sent as a string: `-?` and 1 to 15 decimal digits, else NaN. Read digit by digit (per item
+ * of every answer: no regex, no string-to-number conversion); 15 digits stay below 2^53, exact.
+ */
+const codeOf = (raw: string): number => {
+  const negative = raw.charCodeAt(0) === MINUS;
+  const start = negative ? 1 : 0;
+  const digits = raw.length - start;
+  if (digits < 1 || digits > MAX_CODE_DIGITS) return Number.NaN;
+  let code = 0;
+  for (let i = start; i < raw.length; i++) {
+    const digit = raw.charCodeAt(i) - ZERO;
+    if (digit < 0 || digit > 9) return Number.NaN;
+    code = code * 10 + digit;
+  }
+  return negative ? -code : code;
+};
 
 const parseResultCodes = (result: unknown, itemCount: number): number[] | undefined => {
   if (!Array.isArray(result) || result.length !== itemCount) return undefined;
   const codes = new Array<number>(itemCount);
   for (let i = 0; i < itemCount; i++) {
     const raw: unknown = result[i];
-    const code = typeof raw === 'number' ? raw : typeof raw === 'string' && DIGITS.test(raw) ? Number(raw) : Number.NaN;
+    const code = typeof raw === 'number' ? raw : typeof raw === 'string' ? codeOf(raw) : Number.NaN;
     if (!Number.isSafeInteger(code)) return undefined;
     codes[i] = code;
   }
   return codes;
 };
 
-/** Keeps only entries that carry their key as a string; a null or absent list is empty. */
-const listOf = (value: unknown, key: string): object[] =>
-  Array.isArray(value) ? value.filter((entry) => entry !== null && typeof entry === 'object' && typeof entry[key] === 'string') : [];
+const hasKey = (entry: unknown, key: string): boolean =>
+  entry !== null && typeof entry === 'object' && typeof (entry as Record<string, unknown>)[key] === 'string';
+
+/** Keeps only entries that carry their key as a string; a null or absent list is empty. TPNS's own list when every entry does. */
+const listOf = (value: unknown, key: string): object[] => {
+  if (!Array.isArray(value)) return [];
+  for (const entry of value) if (!hasKey(entry, key)) return value.filter((entry) => hasKey(entry, key));
+  return value;
+};
