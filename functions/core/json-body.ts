@@ -78,28 +78,20 @@ export const scanJsonBounds = (text: string, { maxDepth, maxItems }: JsonBounds)
   return undefined;
 };
 
-/** Strings up to this long are stepped through; beyond, indexOf (much faster on long runs) finds the quote. */
-const STEPPED_STRING_LENGTH = 32;
-
-/** The index of the quote that closes the string opened at `open` (text.length if none does). */
+/**
+ * The index of the quote that closes the string opened at `open` (text.length if none does), found with
+ * indexOf: about three times faster than stepping through even 30-character ids (issue 11, measured). A
+ * quote closes the string unless an odd run of backslashes (since the last quote) precedes it; each
+ * backslash is counted once, so this stays linear.
+ */
 const closingQuote = (text: string, open: number): number => {
-  const length = text.length;
-  const stepEnd = Math.min(length, open + 1 + STEPPED_STRING_LENGTH);
-  let i = open + 1;
-  for (; i < stepEnd; i++) {
-    const c = text.charCodeAt(i);
-    if (c === BACKSLASH) i++;
-    else if (c === QUOTE) return i;
-  }
-  // From i on nothing is escaped yet: a quote closes the string unless an odd run of backslashes
-  // (from i on) precedes it. Each backslash is counted once, so this stays linear.
-  for (;;) {
-    const quote = text.indexOf('"', i);
-    if (quote < 0) return length;
+  for (let from = open + 1; ; ) {
+    const quote = text.indexOf('"', from);
+    if (quote < 0) return text.length;
     let backslashes = 0;
-    while (quote - 1 - backslashes >= i && text.charCodeAt(quote - 1 - backslashes) === BACKSLASH) backslashes++;
+    while (quote - 1 - backslashes >= from && text.charCodeAt(quote - 1 - backslashes) === BACKSLASH) backslashes++;
     if (backslashes % 2 === 0) return quote;
-    i = quote + 1;
+    from = quote + 1;
   }
 };
 

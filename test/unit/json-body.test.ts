@@ -47,7 +47,7 @@ describe('scanJsonBounds agrees with JSON.parse and a measure of the parsed valu
     );
   });
 
-  it('on arbitrary JSON with long strings (past the stepped part of the string scan)', () => {
+  it('on arbitrary JSON with long strings (escaped quotes far from where the string opens)', () => {
     const lengthen = (value: unknown): unknown =>
       typeof value === 'string'
         ? `${'x'.repeat(30)}${value}`.repeat(2)
