@@ -223,6 +223,45 @@ describe('the deadline from the Lambda context', () => {
   });
 });
 
+describe('a call whose answer trickles in', () => {
+  it("is aborted as a timeout at the query's deadline, though every part of it arrives within the per-call timeout", async () => {
+    // Headers at once, then a byte every 50 ms, never the end: undici's headers and body timeouts never fire.
+    const { createServer } = await import('node:http');
+    const server = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      const drip = setInterval(() => response.write(' '), 50);
+      response.once('close', () => clearInterval(drip));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const { runQuery } = await import('../../functions/core/query.ts');
+    // An AccessId of its own: its timeouts must not open the breaker of the app the other tests use.
+    const app = { name: 'default', accessId: 'trickle', secretKey: APP.secretKey, region: 'guangzhou' as const, auth: 'sign' as const };
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    const started = Date.now();
+    try {
+      // 16 chunks in flight at once, each listening for the deadline: no "possible memory leak" warning.
+      const run = runQuery(
+        { kind: 'tokens', items: Array.from({ length: 16 }, (_, i) => `token${i}`) },
+        {
+          credentials: fixedCredentials(app),
+          deadline: started + 600,
+          config: { endpoint: `http://127.0.0.1:${port}`, maxBatch: 1, concurrency: 16 },
+        },
+      );
+      await expect(run).rejects.toMatchObject({ name: 'TpnsError', kind: 'timeout' });
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(warnings.map((w) => w.message)).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
+
 describe('region discovery', () => {
   let container: ApiProcess | undefined;
   afterAll(() => closeAll(container));

@@ -30,6 +30,8 @@ export interface RunOptions {
   clock: Clock;
   /** A bulk export's call rate (rate.ts): every call, retries included, waits for its turn. */
   callRate?: CallRate;
+  /** Aborts every call still in flight when the deadline comes (query.ts). */
+  deadlineSignal?: AbortSignal;
 }
 
 /** Access points found by discovery, per AccessId, for the life of the container. */
@@ -250,6 +252,7 @@ export class QueryRun {
         {
           timeoutMs: Math.min(CLIENT_DEFAULTS.callTimeoutMs, remaining),
           dispatcher: this.options.dispatcher,
+          signal: this.options.deadlineSignal,
         },
       );
       limiter.answered();

@@ -51,8 +51,11 @@ export interface TpnsTarget {
 }
 
 export interface CallOptions {
+  /** The headers, and then each part of the body, must arrive within this. */
   timeoutMs?: number;
   dispatcher?: Dispatcher;
+  /** Aborts the call; a TimeoutError reason makes it a `timeout` (the query's deadline, query.ts). */
+  signal?: AbortSignal;
 }
 
 /** Every call of a container goes to one of a few URLs: each parsed once, not per call. */
@@ -73,7 +76,7 @@ const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEO
 export const queryAccountBindings = async (
   target: TpnsTarget,
   body: TpnsQueryRequest,
-  { timeoutMs = CLIENT_DEFAULTS.callTimeoutMs, dispatcher = tpnsAgent }: CallOptions = {},
+  { timeoutMs = CLIENT_DEFAULTS.callTimeoutMs, dispatcher = tpnsAgent, signal }: CallOptions = {},
 ): Promise<TpnsQueryResponse> => {
   const payload = JSON.stringify(body);
   const { region } = target;
@@ -88,7 +91,7 @@ export const queryAccountBindings = async (
       method: 'POST',
       headers: { 'content-type': 'application/json', ...authHeaders(target.credentials, target.auth, payload) },
       body: payload,
-      signal: AbortSignal.timeout(timeoutMs),
+      signal,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
     });
