@@ -1,4 +1,4 @@
-import type { TpnsQueryResponse } from './tpns/client.ts';
+import type { TpnsAccountTokens, TpnsQueryResponse } from './tpns/client.ts';
 import { type ItemStatus, itemStatus } from './tpns/codes.ts';
 import type { FailureReason } from './tpns/failures.ts';
 import type { Region } from './tpns/regions.ts';
@@ -89,20 +89,33 @@ const stringsOf = (list: unknown): string[] => {
   return list;
 };
 
+/** TPNS listed one entry per item, in order (what it does): checked without building a list of keys. */
+const listedInOrder = (items: readonly AccountKey[], entries: readonly TpnsAccountTokens[]): boolean => {
+  if (entries.length !== items.length) return false;
+  for (let i = 0; i < items.length; i++) if ((entries[i] as TpnsAccountTokens).account !== (items[i] as AccountKey).account) return false;
+  return true;
+};
+
 export const normalizeAccountTokens = (items: readonly AccountKey[], response: TpnsQueryResponse): AccountTokens[] => {
-  const entries = alignEntries(
-    items.map((item) => item.account),
-    response.codes,
-    response.accountTokens,
-    (entry) => entry.account,
-  );
-  // Built whole, not spread from outcome(): a 10,000-account answer makes 10,000 of these (issue 11).
-  return items.map(({ account, accountType }, i) => {
-    const code = response.codes[i] as number;
+  const { codes, accountTokens } = response;
+  const entries = listedInOrder(items, accountTokens)
+    ? accountTokens
+    : alignEntries(
+        items.map((item) => item.account),
+        codes,
+        accountTokens,
+        (entry) => entry.account,
+      );
+  // Built whole, in a plain loop, not spread from outcome(): a 10,000-account answer makes 10,000 of these (issue 11).
+  const answers = new Array<AccountTokens>(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const { account, accountType } = items[i] as AccountKey;
+    const code = codes[i] as number;
     const status = itemStatus(code);
     const tokens = stringsOf(entries[i]?.token_list);
-    return status === 'ok' ? { account, accountType, status, tokens } : { account, accountType, status, code, tokens };
-  });
+    answers[i] = status === 'ok' ? { account, accountType, status, tokens } : { account, accountType, status, code, tokens };
+  }
+  return answers;
 };
 
 /** Beyond this, Date cannot represent the binding time; TPNS's value is then not a time. */

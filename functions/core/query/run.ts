@@ -177,9 +177,7 @@ export class QueryRun {
   private async send(chunk: Chunk): Promise<void> {
     this.calls++;
     const answers = normalizeChunk(this.query, chunk, await this.call(requestBody(this.query, chunk)));
-    answers.forEach((answer, i) => {
-      this.results[chunk.start + i] = answer;
-    });
+    for (let i = 0; i < answers.length; i++) this.results[chunk.start + i] = answers[i] as Answer;
     this.chunks.accepted(chunk);
     this.answered++;
   }
