@@ -87,6 +87,13 @@ describe('handler bundles (local esbuild, no Docker)', () => {
           const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint)!;
           const external = [...new Set(output.imports.filter((i) => i.external).map((i) => i.path))];
           expect(external.filter((p) => !isBuiltin(p))).toEqual([]);
+          // Each package once: two versions of one package (a pin that missed what the SDK needs) would double its share of every cold start.
+          const roots = new Map<string, Set<string>>();
+          for (const input of Object.keys(output.inputs)) {
+            const match = /^(.*node_modules\/)((?:@[^/]+\/)?[^/]+)\//.exec(input);
+            if (match) roots.set(match[2]!, (roots.get(match[2]!) ?? new Set()).add(match[1]!));
+          }
+          expect([...roots].filter(([, where]) => where.size > 1).map(([name]) => name)).toEqual([]);
         },
         TIMEOUT,
       );
