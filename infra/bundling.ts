@@ -43,12 +43,24 @@ export const UNSUPPORTED_FEATURES = { 'dynamic-import': false } as const;
 export const MAIN_FIELDS = ['module', 'main'];
 
 /**
- * Nothing is external: the AWS SDK v3 is bundled too (`bundleAwsSDK`), so the
+ * One of undici's two llhttp WebAssembly builds, left out of the bundle (issue 11). undici carries
+ * both as base64 modules (72 KB each): it tries `require('../llhttp/llhttp_simd-wasm.js')` inside a
+ * try/catch and falls back to `require('../llhttp/llhttp-wasm.js')`. Kept external, the SIMD build's
+ * require finds no file next to the bundle, the catch takes it, and the plain build (bundled) is the
+ * one compiled: the behaviour of a CPU without WebAssembly SIMD, on every machine. The other way round
+ * (SIMD bundled, the fallback external) would fail outright where SIMD is missing. A path pattern, not
+ * a plugin: CDK's NodejsFunction runs the esbuild CLI, which takes no plugins, and `--external` with a
+ * `*` keeps the import path as written, so both builds stay byte-identical.
+ */
+export const UNDICI_SIMD_LLHTTP = '*/llhttp_simd-wasm.js';
+
+/**
+ * Nothing else is external: the AWS SDK v3 is bundled too (`bundleAwsSDK`), so the
  * deployed code runs the SDK version pinned in package.json and tested here,
  * not whatever version the Lambda runtime happens to ship, and only the used
  * commands end up in the bundle.
  */
-export const EXTERNAL_MODULES: string[] = [];
+export const EXTERNAL_MODULES: string[] = [UNDICI_SIMD_LLHTTP];
 
 /** Props for `NodejsFunction({ bundling })`. */
 export const nodejsFunctionBundling: BundlingOptions = {
