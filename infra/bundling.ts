@@ -11,9 +11,12 @@
  * test/infra/bundling.test.ts checks that both produce identical output.
  */
 
+import { fileURLToPath } from 'node:url';
 import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { BuildOptions } from 'esbuild';
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
 /** esbuild target; matches the Lambda runtime (nodejs24.x). */
 export const BUNDLE_TARGET = 'node24';
@@ -55,6 +58,20 @@ export const MAIN_FIELDS = ['module', 'main'];
 export const UNDICI_SIMD_LLHTTP = '*/llhttp_simd-wasm.js';
 
 /**
+ * Node built-ins that bundled packages import at load but this service uses rarely or never, each
+ * aliased to a module of functions/lazy-builtins/ that loads the real one on first use (issue 11,
+ * measured: together ~18 M instructions, about 3 %, of a cold start's main thread): `node:http2`
+ * (undici's HTTP/2 client, never negotiated), `node:stream/web` (@middy/core, for streamed responses
+ * only), `node:assert` (undici's invariants: `assert(value)` on every request, the module only on a
+ * failure). Absolute paths: the CDK build and the esbuild API build resolve them alike.
+ */
+export const LAZY_BUILTINS: Record<string, string> = {
+  'node:http2': here('../functions/lazy-builtins/http2.cjs'),
+  'node:stream/web': here('../functions/lazy-builtins/stream-web.cjs'),
+  'node:assert': here('../functions/lazy-builtins/assert.cjs'),
+};
+
+/**
  * Nothing else is external: the AWS SDK v3 is bundled too (`bundleAwsSDK`), so the
  * deployed code runs the SDK version pinned in package.json and tested here,
  * not whatever version the Lambda runtime happens to ship, and only the used
@@ -75,7 +92,11 @@ export const nodejsFunctionBundling: BundlingOptions = {
   mainFields: MAIN_FIELDS,
   bundleAwsSDK: true,
   externalModules: EXTERNAL_MODULES,
-  esbuildArgs: Object.fromEntries(Object.entries(UNSUPPORTED_FEATURES).map(([feature, on]) => [`--supported:${feature}`, String(on)])),
+  esbuildArgs: {
+    ...Object.fromEntries(Object.entries(UNSUPPORTED_FEATURES).map(([feature, on]) => [`--supported:${feature}`, String(on)])),
+    // CDK writes each entry as --alias:<built-in>=<path>.
+    '--alias': Object.entries(LAZY_BUILTINS).map(([builtin, path]) => `${builtin}=${path}`),
+  },
   // Never fall back to Docker (there is none on build machines); bundling
   // uses the esbuild from node_modules.
   forceDockerBundling: false,
@@ -85,7 +106,7 @@ export const nodejsFunctionBundling: BundlingOptions = {
  * The same bundle through the esbuild API. Mirrors the CLI arguments CDK passes
  * for `nodejsFunctionBundling` (`--bundle --platform=node --format=cjs
  * --target=node24 --minify --sourcemap --sources-content=false
- * --main-fields=module,main --supported:dynamic-import=false`). Add `entryPoints` and `outfile` (name it
+ * --main-fields=module,main --supported:dynamic-import=false`, and `--alias:` per LAZY_BUILTINS). Add `entryPoints` and `outfile` (name it
  * `index.js` to match the deployed file, in a folder with no package.json of
  * `"type": "module"` above it, or `index.cjs`).
  */
@@ -100,4 +121,5 @@ export const esbuildBuildOptions = {
   mainFields: MAIN_FIELDS,
   external: EXTERNAL_MODULES,
   supported: UNSUPPORTED_FEATURES,
+  alias: LAZY_BUILTINS,
 } as const satisfies BuildOptions;

@@ -14,7 +14,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../infra/app.ts';
-import { esbuildBuildOptions } from '../../infra/bundling.ts';
+import { esbuildBuildOptions, LAZY_BUILTINS } from '../../infra/bundling.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ENTRIES = { http: 'functions/http.ts', events: 'functions/events.ts' } as const;
@@ -150,7 +150,9 @@ describe('handler bundles (local esbuild, no Docker)', () => {
             '--input-type=commonjs',
             '-e',
             `const m = require(${JSON.stringify(join(assetDirs[name], 'index.js'))});` +
-              'console.log(JSON.stringify({ node: process.versions.node, type: typeof m.handler, length: m.handler.length }));' +
+              // Built-ins loaded so far (process.moduleLoadList: Node's own record of what it loaded).
+              `const loaded = ${JSON.stringify(Object.keys(LAZY_BUILTINS))}.filter((b) => process.moduleLoadList.includes('NativeModule ' + b.slice(5)));` +
+              'console.log(JSON.stringify({ node: process.versions.node, type: typeof m.handler, length: m.handler.length, loaded }));' +
               'process.exit(0);',
           ],
           {
@@ -171,7 +173,9 @@ describe('handler bundles (local esbuild, no Docker)', () => {
             timeout: 30_000,
           },
         );
-        const { node, type, length } = JSON.parse(out.trim().split('\n').pop()!);
+        const { node, type, length, loaded } = JSON.parse(out.trim().split('\n').pop()!);
+        // The rarely used built-ins wait for their first use (infra/bundling.ts: LAZY_BUILTINS).
+        expect(loaded).toEqual([]);
         expect(node.split('.')[0]).toBe('24'); // npm/npx put the node@24 devDependency first on PATH
         expect(type).toBe('function');
         // Lambda's Node 24 runtime rejects callback-style handlers (3+ parameters).
