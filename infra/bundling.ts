@@ -63,12 +63,13 @@ export const UNDICI_SIMD_LLHTTP = '*/llhttp_simd-wasm.js';
  * measured: together ~18 M instructions, about 3 %, of a cold start's main thread): `node:http2`
  * (undici's HTTP/2 client, never negotiated), `node:stream/web` (@middy/core, for streamed responses
  * only), `node:assert` (undici's invariants: `assert(value)` on every request, the module only on a
- * failure). Absolute paths: the CDK build and the esbuild API build resolve them alike.
+ * failure), `node:zlib` (the SDK's CRC32 checksums, which only S3 computes). Absolute paths: the CDK build and the esbuild API build resolve them alike.
  */
 export const LAZY_BUILTINS: Record<string, string> = {
   'node:http2': here('../functions/lazy-builtins/http2.cjs'),
   'node:stream/web': here('../functions/lazy-builtins/stream-web.cjs'),
   'node:assert': here('../functions/lazy-builtins/assert.cjs'),
+  'node:zlib': here('../functions/lazy-builtins/zlib.cjs'),
 };
 
 /**

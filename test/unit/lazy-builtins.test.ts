@@ -7,6 +7,7 @@ import realAssert, { AssertionError } from 'node:assert';
 import * as realHttp2 from 'node:http2';
 import { createRequire } from 'node:module';
 import * as realStreamWeb from 'node:stream/web';
+import * as realZlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { LAZY_BUILTINS } from '../../infra/bundling.ts';
 
@@ -18,11 +19,13 @@ describe.each([
   ['node:http2', realHttp2],
   ['node:stream/web', realStreamWeb],
   ['node:assert', realAssert],
+  ['node:zlib', realZlib],
 ] as const)('%s', (builtin, real) => {
   it('offers every name the real module exports, each its value', () => {
     const shim = shimOf(builtin);
     expect(namesOf(shim)).toEqual(namesOf(real).filter((name) => name !== 'default'));
-    for (const name of namesOf(shim)) if (name !== 'constants') expect(shim[name], name).toBe((real as Record<string, unknown>)[name]);
+    const wrapped = new Set(['constants', 'crc32']); // checked below
+    for (const name of namesOf(shim)) if (!wrapped.has(name)) expect(shim[name], name).toBe((real as Record<string, unknown>)[name]);
   });
 });
 
@@ -43,5 +46,13 @@ describe('node:assert', () => {
     expect(() => assert(0, 'the invariant')).toThrow(AssertionError);
     expect(() => assert(false, 'the invariant')).toThrow('the invariant');
     expect(() => assert.strictEqual(1, 2)).toThrow(AssertionError);
+  });
+});
+
+describe('node:zlib', () => {
+  it("computes Node's CRC32", () => {
+    const { crc32 } = shimOf('node:zlib');
+    expect(crc32('tpns')).toBe(realZlib.crc32('tpns'));
+    expect(crc32(Buffer.from('bindings'), 7)).toBe(realZlib.crc32(Buffer.from('bindings'), 7));
   });
 });
