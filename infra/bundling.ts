@@ -60,14 +60,16 @@ export const UNDICI_SIMD_LLHTTP = '*/llhttp_simd-wasm.js';
 /**
  * Node built-ins that bundled packages import at load but this service uses rarely or never, each
  * aliased to a module of functions/lazy-builtins/ that loads the real one on first use (issue 11,
- * measured: together ~18 M instructions, about 3 %, of a cold start's main thread): `node:http2`
- * (undici's HTTP/2 client, never negotiated), `node:stream/web` (@middy/core, for streamed responses
- * only), `node:assert` (undici's invariants: `assert(value)` on every request, the module only on a
- * failure), `node:zlib` (the SDK's CRC32 checksums, which only S3 computes). Absolute paths: the CDK build and the esbuild API build resolve them alike.
+ * measured: about 3 % of a cold start's main-thread instructions together): `node:http2` (undici's
+ * HTTP/2 client, never negotiated), `node:assert` (undici's invariants: `assert(value)` on every
+ * request, the module only on a failure), `node:zlib` (the SDK's CRC32 checksums, which only S3
+ * computes). None of them is loaded by the first request either. Not `node:stream/web` (@middy/core
+ * imports it for streamed responses): the SDK's first call reads the global `ReadableStream`, which
+ * loads most of the web streams anyway; aliased, it saved nothing measurable. Absolute paths: the CDK
+ * build and the esbuild API build resolve them alike.
  */
 export const LAZY_BUILTINS: Record<string, string> = {
   'node:http2': here('../functions/lazy-builtins/http2.cjs'),
-  'node:stream/web': here('../functions/lazy-builtins/stream-web.cjs'),
   'node:assert': here('../functions/lazy-builtins/assert.cjs'),
   'node:zlib': here('../functions/lazy-builtins/zlib.cjs'),
 };

@@ -6,7 +6,6 @@
 import realAssert, { AssertionError } from 'node:assert';
 import * as realHttp2 from 'node:http2';
 import { createRequire } from 'node:module';
-import * as realStreamWeb from 'node:stream/web';
 import * as realZlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { LAZY_BUILTINS } from '../../infra/bundling.ts';
@@ -17,7 +16,6 @@ const namesOf = (module: object) => Object.keys(module).sort();
 
 describe.each([
   ['node:http2', realHttp2],
-  ['node:stream/web', realStreamWeb],
   ['node:assert', realAssert],
   ['node:zlib', realZlib],
 ] as const)('%s', (builtin, real) => {
