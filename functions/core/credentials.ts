@@ -5,6 +5,7 @@ import { clearCache, getInternal } from '@middy/util';
 import type { Context } from 'aws-lambda';
 import { APP_NAME, METRICS, SECRET_LIMITS, SINGLE_APP_NAME } from '../contract.ts';
 import { metrics } from '../observability.ts';
+import { awsClientOptions } from './aws-client.ts';
 import { CredentialsError } from './problems.ts';
 import type { AuthScheme, TpnsCredentials } from './tpns/auth.ts';
 import { isRegion, REGIONS, type Region } from './tpns/regions.ts';
@@ -128,6 +129,7 @@ export const tpnsCredentials = (
     cacheKey: CACHE_KEY,
     cacheExpiry: -1,
     disablePrefetch: true,
+    awsClientOptions: awsClientOptions(),
   });
   // The read a refresh repeats: the middleware's own `before`, which fills its cache and the request's internal store.
   const fetchBefore = fetchSecret.before;
