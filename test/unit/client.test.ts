@@ -1,5 +1,7 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
-import { MockAgent } from 'undici';
+import { Agent, MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toProblemError } from '../../functions/core/problems.ts';
 import { signRequest } from '../../functions/core/tpns/auth.ts';
@@ -320,12 +322,30 @@ describe('queryAccountBindings: failures → TpnsError.kind', () => {
     expect((await tpnsFailure(queryAccountBindings(target(), tokensBody, { dispatcher: agent }))).kind).toBe('unavailable');
   });
 
-  it('a reply delayed past timeoutMs → timeout', async () => {
+  it("a TPNS that takes longer than timeoutMs to answer (a real socket: undici's own timer) → timeout", async () => {
+    const server = createServer(() => {}); // reads the request, never answers
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const real = new Agent();
+    try {
+      const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const started = performance.now();
+      const error = await tpnsFailure(queryAccountBindings(target({ endpoint }), tokensBody, { dispatcher: real, timeoutMs: 200 }));
+      expect(error.kind).toBe('timeout');
+      expect(error.message).toContain('200 ms');
+      expect(performance.now() - started).toBeLessThan(5_000);
+      expect(toProblemError(error).toProblem().status).toBe(504);
+      expectNoSecret(error);
+    } finally {
+      await real.close();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it("a reply still pending when the caller's signal times out (the query's deadline) → timeout", async () => {
     intercept().reply(200, OK_TOKENS).delay(120_000);
-    const error = await tpnsFailure(queryAccountBindings(target(), tokensBody, { dispatcher: agent, timeoutMs: 25 }));
+    const error = await tpnsFailure(queryAccountBindings(target(), tokensBody, { dispatcher: agent, signal: AbortSignal.timeout(25) }));
     expect(error.kind).toBe('timeout');
-    expect(error.message).toContain('25 ms');
-    expect(toProblemError(error).toProblem().status).toBe(504);
     expectNoSecret(error);
   });
 
