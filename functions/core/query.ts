@@ -69,7 +69,7 @@ const merged = (query: Query, outcomes: readonly AppOutcome[]): Answer[] =>
     : mergeTokens(outcomes.map(({ app, items }) => ({ app, items: items as TokenAccounts[] })));
 
 /**
- * One timer per query, not one per call (issue 11: AbortSignal.timeout per call was 2.6 % of a
+ * One timer per query, not one per call (issue 11: an AbortSignal.timeout per call cost 1.7 % of a
  * 10,000-item query's instructions): at the deadline every call still in flight is aborted as a
  * `timeout`. Before it, each call's own bound is undici's headers and body timeouts (client.ts).
  */
