@@ -9,7 +9,7 @@ import { readConfig } from './core/config.ts';
 import { type CredentialsContext, tpnsCredentials } from './core/credentials.ts';
 import { readJsonBody } from './core/json-body.ts';
 import { type AccountTokens, itemsOf, type QueryResult, type TokenAccounts } from './core/normalize.ts';
-import { MethodNotAllowedError, NotFoundError, ProblemError, toProblemError } from './core/problems.ts';
+import { MethodNotAllowedError, NotFoundError, toProblemError } from './core/problems.ts';
 import { runQuery } from './core/query.ts';
 import {
   parseAccountPath,
@@ -20,7 +20,7 @@ import {
   type Query,
   withAppParameter,
 } from './core/request.ts';
-import { MAX_RESPONSE_BYTES, oversize } from './core/response-size.ts';
+import { answerTooLarge, MAX_RESPONSE_BYTES, oversize } from './core/response-size.ts';
 import { LOGGER_CONTEXT_OPTIONS, logger, metrics } from './observability.ts';
 
 /** Time kept back from the deadline to serialise and return the answer. */
@@ -49,7 +49,8 @@ const parseQuery = (parse: (event: Event) => Query): MiddlewareObj<Event, Result
 
 const lookup = async (context: QueryContext): Promise<QueryResult> => {
   const deadline = Date.now() + Math.min(context.getRemainingTimeInMillis(), API_GATEWAY_TIMEOUT_MS) - DEADLINE_MARGIN_MS;
-  return runQuery(context.query, { credentials: context.tpnsCredentials, deadline, config });
+  // An answer already known to be too large stops spending TPNS calls (query/answer-bound.ts).
+  return runQuery(context.query, { credentials: context.tpnsCredentials, deadline, config, maxAnswerBytes: MAX_RESPONSE_BYTES });
 };
 
 /** Each route: parse and validate → credentials → query core → answer. */
@@ -68,14 +69,7 @@ const queryRoute = route(
     const items = itemsOf(result);
     const answer = json(200, { [kind]: items, partial, ...accessPoints, requestId: context.awsRequestId });
     const size = oversize(answer);
-    if (size !== undefined) {
-      throw new ProblemError(
-        413,
-        'response-too-large',
-        'Answer too large',
-        `the answer for these ${items.length} items is ${(size / 1e6).toFixed(1)} MB as a Lambda response, over the ${(MAX_RESPONSE_BYTES / 1e6).toFixed(1)} MB it can carry; split the request, or use the EventBridge query, which delivers answers of any size in parts`,
-      );
-    }
+    if (size !== undefined) throw answerTooLarge(items.length, size, 'exactly');
     return answer;
   },
 );

@@ -6,10 +6,12 @@ import type { AppSecret, CredentialSource, TpnsSecret } from './credentials.ts';
 import { mergeAccounts, mergeTokens } from './merge.ts';
 import type { AccessPoints, AccountTokens, QueryResult, TokenAccounts } from './normalize.ts';
 import { InvalidRequestError } from './problems.ts';
+import { AnswerBound } from './query/answer-bound.ts';
 import { drain, roundRobin } from './query/pool.ts';
 import type { CallRate } from './query/rate.ts';
 import { type Answer, type AppOutcome, QueryRun, type RunOptions, type Task } from './query/run.ts';
 import type { Query } from './request.ts';
+import { answerTooLarge } from './response-size.ts';
 import { FAILURES, TpnsError } from './tpns/failures.ts';
 import type { Region } from './tpns/regions.ts';
 import type { Dispatcher } from './tpns/undici.ts';
@@ -23,6 +25,8 @@ export interface QueryOptions {
   clock?: Clock;
   /** A bulk export's TPNS call rate, shared by all its queries (query/rate.ts). */
   callRate?: CallRate;
+  /** The largest answer the caller can return: once it is surely larger, no more calls, and a 413 (query/answer-bound.ts). */
+  maxAnswerBytes?: number;
 }
 
 /**
@@ -87,7 +91,8 @@ const deadlineSignal = (deadline: number, clock: Clock): AbortSignal => AbortSig
 export const runQuery = async (query: Query, options: QueryOptions): Promise<QueryResult> => {
   const clock = options.clock ?? systemClock;
   const secret = options.credentials.current;
-  const runOptions = { ...options, clock, deadlineSignal: deadlineSignal(options.deadline, clock) };
+  const answerBound = options.maxAnswerBytes === undefined ? undefined : new AnswerBound(query, options.maxAnswerBytes);
+  const runOptions = { ...options, clock, deadlineSignal: deadlineSignal(options.deadline, clock), answerBound };
   const runs = selectApps(secret, query.apps).map((app) => new QueryRun(app, query, runOptions));
   let unexpected: { error: unknown } | undefined;
   const next = roundRobin(
@@ -102,8 +107,9 @@ export const runQuery = async (query: Query, options: QueryOptions): Promise<Que
     });
 
   try {
-    await drain(next, options.config.concurrency, work, () => unexpected !== undefined);
+    await drain(next, options.config.concurrency, work, () => unexpected !== undefined || answerBound?.exceeded === true);
     if (unexpected) throw unexpected.error;
+    if (answerBound?.exceeded) throw answerTooLarge(query.items.length, answerBound.atLeastBytes, 'at least');
     const outcomes = runs.map((run) => run.outcome());
     if (outcomes.every(({ failure }) => failure !== undefined)) throw allFailed(outcomes, secret.appsForm);
 

@@ -1,4 +1,5 @@
 import { LAMBDA_RESPONSE_LIMIT_BYTES } from '../contract.ts';
+import { ProblemError } from './problems.ts';
 
 /** The largest serialized result this handler returns: Lambda's limit, less a little for the runtime's framing. */
 export const MAX_RESPONSE_BYTES = LAMBDA_RESPONSE_LIMIT_BYTES - 4_096;
@@ -34,3 +35,12 @@ export const oversize = (result: { body: string }): number | undefined => {
   const size = framing + bodyBytes + escapes;
   return size > MAX_RESPONSE_BYTES ? size : undefined;
 };
+
+/** The 413 for an answer of `items` items that is `bytes` (or, before it is built, `at least` that) as a Lambda response. */
+export const answerTooLarge = (items: number, bytes: number, bound: 'exactly' | 'at least'): ProblemError =>
+  new ProblemError(
+    413,
+    'response-too-large',
+    'Answer too large',
+    `the answer for these ${items} items is ${bound === 'at least' ? 'at least ' : ''}${(bytes / 1e6).toFixed(1)} MB as a Lambda response, over the ${(MAX_RESPONSE_BYTES / 1e6).toFixed(1)} MB it can carry; split the request, or use the EventBridge query, which delivers answers of any size in parts`,
+  );

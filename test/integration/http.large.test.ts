@@ -26,6 +26,20 @@ for (let i = 0; i < 10_000; i++) {
     });
 }
 
+/** Accounts whose tokens alone make any answer that holds most of them too large: 2,000 × 20 tokens of 200 characters. */
+const BIG_ACCOUNTS = 2_000;
+const bigAccount = (i: number) => `big-${i}@example.com`;
+for (let i = 0; i < BIG_ACCOUNTS; i++) {
+  for (let t = 0; t < 20; t++)
+    bindings.push({
+      accessId: SANDBOX_APPS[0].accessId,
+      account: bigAccount(i),
+      accountType: 0,
+      token: `${token(i, t)}-${'x'.repeat(160)}`,
+      boundAt: 1_700_000_000,
+    });
+}
+
 /** What Lambda would measure for an answer received with this body (status and headers add a few bytes). */
 const asLambdaResponse = (text: string) => Buffer.byteLength(JSON.stringify({ statusCode: 200, headers: {}, body: text }));
 
@@ -64,6 +78,21 @@ describe('answers near the Lambda response limit', () => {
     const problem = expectProblem(answer, 413);
     expect(problem.detail).toMatch(/10000 items is \d+\.\d MB as a Lambda response, over the 6\.3 MB/);
     expect(problem.detail).toMatch(/split the request|EventBridge/);
+  });
+
+  it('an answer already too large by its tokens alone is a 413 before the rest of the TPNS calls are spent', async () => {
+    const environment = api.environment;
+    if (environment.mode !== 'sandbox') throw new Error('runs on the sandbox');
+    // 100 chunks; the first 20 hold 8 MB of tokens, and about 16 of them are enough to know.
+    const accounts = [
+      ...Array.from({ length: BIG_ACCOUNTS }, (_, i) => bigAccount(i)),
+      ...Array.from({ length: 8_000 }, (_, i) => accountId(i)),
+    ];
+    environment.tpns.resetStats();
+    const problem = expectProblem(await postQuery(api.url, { accounts }), 413);
+    expect(problem.detail).toMatch(/10000 items is at least \d+\.\d MB as a Lambda response, over the 6\.3 MB/);
+    expect(environment.tpns.stats.calls).toBeGreaterThanOrEqual(16);
+    expect(environment.tpns.stats.calls).toBeLessThan(40);
   });
 
   it('half as many of those ids fit, and arrive whole', async () => {

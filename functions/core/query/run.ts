@@ -11,6 +11,7 @@ import { TPNS_CODE } from '../tpns/codes.ts';
 import { FAILURES, type FailureKind, TpnsError } from '../tpns/failures.ts';
 import { DEFAULT_REGION, REGIONS, type Region } from '../tpns/regions.ts';
 import type { Dispatcher } from '../tpns/undici.ts';
+import type { AnswerBound } from './answer-bound.ts';
 import { breakerFor, type CircuitBreaker } from './breaker.ts';
 import { callBudget } from './budget.ts';
 import { type Chunk, ChunkQueue, type ChunkSizes } from './chunks.ts';
@@ -32,6 +33,8 @@ export interface RunOptions {
   callRate?: CallRate;
   /** Aborts every call still in flight when the deadline comes (query.ts). */
   deadlineSignal?: AbortSignal;
+  /** What the answers so far say of the answer's size (answer-bound.ts). */
+  answerBound?: AnswerBound;
 }
 
 /** Access points found by discovery, per AccessId, for the life of the container. */
@@ -178,6 +181,7 @@ export class QueryRun {
     this.calls++;
     const answers = normalizeChunk(this.query, chunk, await this.call(requestBody(this.query, chunk)));
     for (let i = 0; i < answers.length; i++) this.results[chunk.start + i] = answers[i] as Answer;
+    this.options.answerBound?.add(this.query.kind, answers);
     this.chunks.accepted(chunk);
     this.answered++;
   }
