@@ -47,7 +47,7 @@ const selectApps = (secret: TpnsSecret, selection: Query['apps']): AppSecret[] =
 
 const countItems = (results: readonly Answer[]): void => {
   const counts = { ok: 0, not_found: 0, invalid: 0, error: 0 };
-  for (const item of results) counts[item.status]++;
+  for (let i = 0; i < results.length; i++) counts[(results[i] as Answer).status]++;
   for (const [status, count] of Object.entries(counts) as [keyof typeof counts, number][]) {
     if (count) metrics.addMetric(METRICS.items[status], MetricUnit.Count, count);
   }
