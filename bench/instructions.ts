@@ -16,10 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/contract.ts';
 import { esbuildBuildOptions } from '../infra/bundling.ts';
-import { TPNS_BINDINGS_DEFAULTS } from '../infra/tpns-bindings.ts';
 import { startLocalEnvironment } from '../local/environment.ts';
+import { deployedEnv } from './deployed-env.ts';
 import { LARGE_QUERY } from './support.ts';
 
 const SHORT_RUN = 2;
@@ -29,16 +28,7 @@ const V8_FLAGS = ['--single-threaded', '--predictable-gc-schedule'];
 
 const standInEnv: NodeJS.ProcessEnv = {};
 const local = await startLocalEnvironment(standInEnv, { secretForm: 'single' });
-const { maxBatch, concurrency, logLevel } = TPNS_BINDINGS_DEFAULTS;
-const childEnv: NodeJS.ProcessEnv = {
-  PATH: process.env.PATH,
-  ...standInEnv,
-  TPNS_MAX_BATCH: String(maxBatch),
-  TPNS_CONCURRENCY: String(concurrency),
-  POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-  POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-  POWERTOOLS_LOG_LEVEL: logLevel,
-};
+const childEnv = deployedEnv(standInEnv);
 
 const workDir = await mkdtemp(join(tmpdir(), 'tpns-instructions-'));
 

@@ -16,10 +16,11 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { FUNCTION_TIMEOUTS_MS, METRICS_NAMESPACE, SERVICE_NAME } from '../functions/contract.ts';
+import { FUNCTION_TIMEOUTS_MS } from '../functions/contract.ts';
 import { esbuildBuildOptions } from '../infra/bundling.ts';
 import { TPNS_BINDINGS_DEFAULTS } from '../infra/tpns-bindings.ts';
 import { sandboxSecret, startLocalEnvironment } from '../local/environment.ts';
+import { deployedEnv } from './deployed-env.ts';
 import { exportFigures } from './export.ts';
 import { accountNames, type ChildReport, LARGE_QUERY, queryEvent, type Spread, spread } from './support.ts';
 
@@ -47,17 +48,9 @@ const standInEnv: NodeJS.ProcessEnv = {};
 const local = await startLocalEnvironment(standInEnv, { secretForm: 'single' });
 if (local.mode !== 'sandbox') throw new Error('the benchmark runs on the sandbox');
 local.aws.secrets.set(TWO_APPS_SECRET_ID, sandboxSecret('apps'));
-const { maxBatch, concurrency, logLevel } = TPNS_BINDINGS_DEFAULTS;
+const { concurrency } = TPNS_BINDINGS_DEFAULTS;
 const childEnv: NodeJS.ProcessEnv = {
-  PATH: process.env.PATH,
-  ...standInEnv,
-  // As infra/tpns-bindings.ts sets them (metrics and INFO logs on; stdout goes to /dev/null here).
-  TPNS_MAX_BATCH: String(maxBatch),
-  TPNS_CONCURRENCY: String(concurrency),
-  POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-  POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-  POWERTOOLS_LOG_LEVEL: logLevel,
-  // NODE_OPTIONS stays unset, as deployed by default (the construct's sourceMapStackTraces prop).
+  ...deployedEnv(standInEnv),
   BENCH_SANDBOX_URL: local.tpns.url,
 };
 
