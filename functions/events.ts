@@ -5,6 +5,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { FAILED_DETAIL_TYPE, METRICS, RESOLVED_DETAIL_TYPE } from './contract.ts';
+import { awsClientOptions } from './core/aws-client.ts';
 import { readConfig } from './core/config.ts';
 import { type CredentialsContext, tpnsCredentials } from './core/credentials.ts';
 import { toProblemError } from './core/problems.ts';
@@ -39,8 +40,8 @@ const config = readConfig();
 const credentials = tpnsCredentials(config.secretId, { cooldownMs: config.secretRereadCooldownMs });
 /** Unset (local use): nothing is published; the handler returns the events instead. */
 const eventBusName = process.env.EVENT_BUS_NAME || undefined;
-/** One client per container; region, credentials and AWS_ENDPOINT_URL_EVENTBRIDGE come from the environment. */
-const eventBridge = new EventBridgeClient({ requestHandler: EVENTBRIDGE_TIMEOUTS });
+/** One client per container; region, credentials (as values: aws-client.ts) and AWS_ENDPOINT_URL_EVENTBRIDGE come from the environment. */
+const eventBridge = new EventBridgeClient({ ...awsClientOptions(), requestHandler: EVENTBRIDGE_TIMEOUTS });
 
 type Event = EventBridgeEvent<string, unknown>;
 /** The query, validated before anything is spent on it. */

@@ -1,12 +1,14 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { awsClientOptions } from '../aws-client.ts';
 
 /**
- * One S3 client per container. Region, credentials and AWS_ENDPOINT_URL_S3 come from the
+ * One S3 client per container. Region, credentials (as values: aws-client.ts) and AWS_ENDPOINT_URL_S3 come from the
  * environment; an endpoint override (a local stand-in) takes path-style addressing, as it has no
  * per-bucket host names. The SDK's defaults wait on a silent endpoint forever.
  */
 export const exportS3Client = (env: NodeJS.ProcessEnv = process.env): S3Client =>
   new S3Client({
+    ...awsClientOptions(env),
     forcePathStyle: Boolean(env.AWS_ENDPOINT_URL_S3),
     requestHandler: { connectionTimeout: 2_000, requestTimeout: 30_000, throwOnRequestTimeout: true },
   });
