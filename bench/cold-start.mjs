@@ -5,22 +5,27 @@
 // Usage (by bench/run.ts): node cold-start.mjs [<bundle.cjs> <lambda-context.cjs> <event.json> <timeout-ms> [<second-event.json>]]
 // With no arguments it only reports how long Node itself took to start.
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
 const started = performance.now(); // ms since the process began
 const [bundle, contextModule, eventFile, timeoutMs, secondEventFile] = process.argv.slice(2);
 const done = (figures) => process.send(figures, () => process.exit(0));
 const readEvent = (file) => JSON.parse(readFileSync(file, 'utf8'));
-/** A CommonJS bundle's exports are its namespace's default; an ES module's, the namespace. */
-const exportsOf = (namespace) => (namespace.default && typeof namespace.default === 'object' ? namespace.default : namespace);
+/**
+ * A bundle loaded the way Lambda's runtime loads a handler file: `require` for CommonJS (`.cjs`, and
+ * `.js` outside a `"type": "module"` package), `import()` for an ES module. An `import()` of CommonJS
+ * would also run Node's export lexer over the whole bundle, which Lambda never does.
+ */
+const load = async (file) => (file.endsWith('.cjs') ? createRequire(import.meta.url)(file) : import(pathToFileURL(file).href));
 
 if (!bundle) {
   done({ nodeStartMs: started });
 } else {
   const event = readEvent(eventFile);
-  const { lambdaContext } = exportsOf(await import(pathToFileURL(contextModule).href));
+  const { lambdaContext } = await load(contextModule);
   const beforeImport = performance.now();
-  const { handler } = exportsOf(await import(pathToFileURL(bundle).href));
+  const { handler } = await load(bundle);
   const imported = performance.now();
   const result = await handler(event, lambdaContext('tpns-bindings-http', Number(timeoutMs)));
   const answered = performance.now();

@@ -17,7 +17,7 @@ import {
   tokensAnswerSchema,
 } from '../functions/core/answer-schemas.ts';
 import { BODY_LIMITS } from '../functions/core/json-body.ts';
-import { QUERY_PARAMETERS, REQUEST_SCHEMAS } from '../functions/core/request.ts';
+import { QUERY_PARAMETERS, requestSchemas } from '../functions/core/request.ts';
 import { FAILURES } from '../functions/core/tpns/failures.ts';
 import packageJson from '../package.json' with { type: 'json' };
 
@@ -69,7 +69,7 @@ const idParameter = (name: 'account' | 'token') => ({
   in: 'path',
   required: true,
   description: `The ${name}, each path segment encoded twice: API Gateway decodes the path once before routing and the handler decodes what is left (\`926%2540126.com\` for \`926@126.com\`, \`a%252Fb\` for \`a/b\`). SigV4 signs the path encoded once more. The POST route takes any id as it is.`,
-  schema: schema(REQUEST_SCHEMAS.id),
+  schema: schema(requestSchemas().id),
 });
 
 /** The query parameters each GET takes (request.ts says which; any other is a 400). */
@@ -243,10 +243,10 @@ export const openApiDocument = () => ({
           "One of three bodies: `accounts`, `tokens`, or TPNS's own request (`operator_type`), each with an optional `apps` filter.",
         oneOf: [ref('AccountsQuery'), ref('TokensQuery'), ref('TpnsAccountsQuery'), ref('TpnsTokensQuery')],
       },
-      AccountsQuery: schema(REQUEST_SCHEMAS.accounts),
-      TokensQuery: schema(REQUEST_SCHEMAS.tokens),
-      TpnsAccountsQuery: schema(REQUEST_SCHEMAS.nativeAccounts),
-      TpnsTokensQuery: schema(REQUEST_SCHEMAS.nativeTokens),
+      AccountsQuery: schema(requestSchemas().accounts),
+      TokensQuery: schema(requestSchemas().tokens),
+      TpnsAccountsQuery: schema(requestSchemas().nativeAccounts),
+      TpnsTokensQuery: schema(requestSchemas().nativeTokens),
       QueryAnswer: { anyOf: [ref('AccountsAnswer'), ref('TokensAnswer')] },
       AccountsAnswer: schema(accountsAnswerSchema),
       TokensAnswer: schema(tokensAnswerSchema),

@@ -6,7 +6,7 @@
  */
 import * as z from 'zod/mini';
 import { FAILED_DETAIL_TYPE, METRICS, QUERY_DETAIL_TYPE, REQUEST_LIMITS, RESOLVED_DETAIL_TYPE, RESULT_SOURCE } from '../contract.ts';
-import { REQUEST_SCHEMAS } from './request.ts';
+import { requestSchemas } from './request.ts';
 import type { ItemStatus } from './tpns/codes.ts';
 import { FAILURES, type FailureReason } from './tpns/failures.ts';
 import { REGIONS } from './tpns/regions.ts';
@@ -90,7 +90,7 @@ const correlationId = z.string().check(z.minLength(1), z.maxLength(REQUEST_LIMIT
 
 /** "TPNS Bindings Query Requested": a POST /v1/bindings/query body, plus `correlationId`. */
 export const queryRequestedDetailSchema = z.union(
-  [REQUEST_SCHEMAS.accounts, REQUEST_SCHEMAS.tokens, REQUEST_SCHEMAS.nativeAccounts, REQUEST_SCHEMAS.nativeTokens].map((body) =>
+  [requestSchemas().accounts, requestSchemas().tokens, requestSchemas().nativeAccounts, requestSchemas().nativeTokens].map((body) =>
     z.extend(body, { correlationId: z.optional(correlationId) }),
   ) as unknown as [z.ZodMiniObject, z.ZodMiniObject, ...z.ZodMiniObject[]],
 );
@@ -127,11 +127,11 @@ export const jsonSchemaOf = (schema: z.ZodMiniType, target: 'draft-2020-12' | 'd
     target,
     io: 'input',
     override: ({ zodSchema, jsonSchema }) => {
-      if (zodSchema !== REQUEST_SCHEMAS.accountEntry) return;
+      if (zodSchema !== requestSchemas().accountEntry) return;
       // The transform turns a bare string into {"account": …}: the input takes both.
       const object = { ...jsonSchema };
       for (const key of Object.keys(jsonSchema)) delete (jsonSchema as Record<string, unknown>)[key];
-      jsonSchema.anyOf = [jsonSchemaOf(REQUEST_SCHEMAS.id, target), object];
+      jsonSchema.anyOf = [jsonSchemaOf(requestSchemas().id, target), object];
     },
   }) as Record<string, unknown>;
   return json;

@@ -25,72 +25,91 @@ const ID_CHECKS: readonly { ok: (value: string) => boolean; error: string }[] = 
 ];
 
 /**
- * Accounts and tokens, wherever they come from (bodies, paths, event details). Each check aborts, so an
- * id gets one message, the first that applies. zod counts a string's length in Unicode code points
- * (a surrogate pair is one), not in JavaScript's UTF-16 code units.
+ * The request schemas, built on first use (issue 11, measured): building them at init cost about 4 ms
+ * of every cold start, and the common body takes the fast path below without them.
  */
-const id = z.string({ error: 'must be a string' }).check(
-  z.minLength(1, { error: 'must not be empty', abort: true }),
-  z.maxLength(REQUEST_LIMITS.maxIdLength, {
-    error: `must be at most ${REQUEST_LIMITS.maxIdLength} characters (Unicode code points)`,
-    abort: true,
-  }),
-  ...ID_CHECKS.map(({ ok, error }) => z.refine<string>(ok, { error, abort: true })),
-);
-
-const accountType = z
-  .number({ error: 'must be an integer account type' })
-  .check(
-    z.int({ error: 'must be an integer account type' }),
-    z.minimum(0, { error: 'must be a non-negative account type' }),
-    z.maximum(REQUEST_LIMITS.maxAccountType, { error: `must be at most ${REQUEST_LIMITS.maxAccountType}` }),
+const buildSchemas = () => {
+  /**
+   * Accounts and tokens, wherever they come from (bodies, paths, event details). Each check aborts, so an
+   * id gets one message, the first that applies. zod counts a string's length in Unicode code points
+   * (a surrogate pair is one), not in JavaScript's UTF-16 code units.
+   */
+  const id = z.string({ error: 'must be a string' }).check(
+    z.minLength(1, { error: 'must not be empty', abort: true }),
+    z.maxLength(REQUEST_LIMITS.maxIdLength, {
+      error: `must be at most ${REQUEST_LIMITS.maxIdLength} characters (Unicode code points)`,
+      abort: true,
+    }),
+    ...ID_CHECKS.map(({ ok, error }) => z.refine<string>(ok, { error, abort: true })),
   );
 
-const list = <T extends z.ZodMiniType>(item: T, what: string) =>
-  z
-    .array(item, { error: `must be an array of ${what}` })
+  const accountType = z
+    .number({ error: 'must be an integer account type' })
     .check(
-      z.minLength(1, { error: `must list at least one ${what.replace(/s$/, '')}` }),
-      z.maxLength(REQUEST_LIMITS.maxItems, { error: `must list at most ${REQUEST_LIMITS.maxItems} ${what} per request` }),
+      z.int({ error: 'must be an integer account type' }),
+      z.minimum(0, { error: 'must be a non-negative account type' }),
+      z.maximum(REQUEST_LIMITS.maxAccountType, { error: `must be at most ${REQUEST_LIMITS.maxAccountType}` }),
     );
 
-const accountObject = z.strictObject(
-  { account: id, accountType: z.optional(accountType) },
-  { error: 'must be an account string or {"account": string, "accountType"?: integer}' },
-);
+  const list = <T extends z.ZodMiniType>(item: T, what: string) =>
+    z
+      .array(item, { error: `must be an array of ${what}` })
+      .check(
+        z.minLength(1, { error: `must list at least one ${what.replace(/s$/, '')}` }),
+        z.maxLength(REQUEST_LIMITS.maxItems, { error: `must list at most ${REQUEST_LIMITS.maxItems} ${what} per request` }),
+      );
 
-const nativeAccountObject = z.strictObject(
-  { account: id, account_type: z.optional(accountType) },
-  { error: 'must be {"account": string, "account_type"?: integer}' },
-);
-
-/** `"a1"` is shorthand for `{"account": "a1"}`. */
-const accountEntry = z.pipe(
-  z.transform((value: unknown) => (typeof value === 'string' ? { account: value } : value)),
-  accountObject,
-);
-
-const appName = z
-  .string({ error: 'must be an app name (a string)' })
-  .check(z.regex(APP_NAME.pattern, { error: `must be an app name: ${APP_NAME.says}` }));
-
-/** The apps to ask, by name; whether the secret holds them is checked once it is read (query.ts). */
-const appNames = z
-  .array(appName, { error: 'must be an array of app names' })
-  .check(
-    z.minLength(1, { error: 'must list at least one app (leave "apps" out to ask every app)' }),
-    z.maxLength(SECRET_LIMITS.maxApps, { error: `must list at most ${SECRET_LIMITS.maxApps} apps` }),
+  const accountObject = z.strictObject(
+    { account: id, accountType: z.optional(accountType) },
+    { error: 'must be an account string or {"account": string, "accountType"?: integer}' },
   );
 
-const schemas = {
-  accounts: z.strictObject({ accounts: list(accountEntry, 'accounts'), apps: z.optional(appNames) }),
-  tokens: z.strictObject({ tokens: list(id, 'tokens'), apps: z.optional(appNames) }),
-  nativeAccounts: z.strictObject({
-    operator_type: z.literal(1),
-    account_list: list(nativeAccountObject, 'accounts'),
-    apps: z.optional(appNames),
-  }),
-  nativeTokens: z.strictObject({ operator_type: z.literal(2), token_list: list(id, 'tokens'), apps: z.optional(appNames) }),
+  const nativeAccountObject = z.strictObject(
+    { account: id, account_type: z.optional(accountType) },
+    { error: 'must be {"account": string, "account_type"?: integer}' },
+  );
+
+  /** `"a1"` is shorthand for `{"account": "a1"}`. */
+  const accountEntry = z.pipe(
+    z.transform((value: unknown) => (typeof value === 'string' ? { account: value } : value)),
+    accountObject,
+  );
+
+  const appName = z
+    .string({ error: 'must be an app name (a string)' })
+    .check(z.regex(APP_NAME.pattern, { error: `must be an app name: ${APP_NAME.says}` }));
+
+  /** The apps to ask, by name; whether the secret holds them is checked once it is read (query.ts). */
+  const appNames = z
+    .array(appName, { error: 'must be an array of app names' })
+    .check(
+      z.minLength(1, { error: 'must list at least one app (leave "apps" out to ask every app)' }),
+      z.maxLength(SECRET_LIMITS.maxApps, { error: `must list at most ${SECRET_LIMITS.maxApps} apps` }),
+    );
+
+  const bodies = {
+    accounts: z.strictObject({ accounts: list(accountEntry, 'accounts'), apps: z.optional(appNames) }),
+    tokens: z.strictObject({ tokens: list(id, 'tokens'), apps: z.optional(appNames) }),
+    nativeAccounts: z.strictObject({
+      operator_type: z.literal(1),
+      account_list: list(nativeAccountObject, 'accounts'),
+      apps: z.optional(appNames),
+    }),
+    nativeTokens: z.strictObject({ operator_type: z.literal(2), token_list: list(id, 'tokens'), apps: z.optional(appNames) }),
+  };
+
+  return { ...bodies, id, accountType, accountEntry } as const;
+};
+let built: ReturnType<typeof buildSchemas> | undefined;
+
+/**
+ * The schemas, for what describes the API and its events (answer-schemas.ts: the OpenAPI document,
+ * the event schemas) and for a bulk export's rows (export/rows.ts): one source for what is accepted.
+ * `accountEntry` also takes a bare id string.
+ */
+export const requestSchemas = (): ReturnType<typeof buildSchemas> => {
+  built ??= buildSchemas();
+  return built;
 };
 
 /** Names valid one by one, and each given once; `where(i)` names the i-th in a message. */
@@ -216,21 +235,21 @@ export const parseQueryBody = (body: unknown, subject = 'the body'): Query => {
   if (has('accounts')) {
     const plain = plainAccounts(body);
     if (plain) return { kind: 'accounts', items: plain };
-    const { accounts, apps } = parseWith(schemas.accounts, body, subject);
+    const { accounts, apps } = parseWith(requestSchemas().accounts, body, subject);
     return withApps({ kind: 'accounts', items: distinctAccounts(accounts) }, apps);
   }
   if (has('tokens')) {
-    const { tokens, apps } = parseWith(schemas.tokens, body, subject);
+    const { tokens, apps } = parseWith(requestSchemas().tokens, body, subject);
     return withApps({ kind: 'tokens', items: distinctTokens(tokens) }, apps);
   }
   const operatorType = (body as { operator_type: unknown }).operator_type;
   if (operatorType === 1) {
-    const { account_list, apps } = parseWith(schemas.nativeAccounts, body, subject);
+    const { account_list, apps } = parseWith(requestSchemas().nativeAccounts, body, subject);
     const items = distinctAccounts(account_list.map((a) => ({ account: a.account, accountType: a.account_type })));
     return withApps({ kind: 'accounts', items }, apps);
   }
   if (operatorType === 2) {
-    const { token_list, apps } = parseWith(schemas.nativeTokens, body, subject);
+    const { token_list, apps } = parseWith(requestSchemas().nativeTokens, body, subject);
     return withApps({ kind: 'tokens', items: distinctTokens(token_list) }, apps);
   }
   throw new InvalidRequestError('operator_type must be 1 (tokens by account) or 2 (accounts by token)');
@@ -291,7 +310,7 @@ export const withAppParameter = (query: Query, app: string | undefined): Query =
 };
 
 export const parseAccountPath = (account: string | undefined, accountTypeParam: string | undefined): Query => {
-  const accountId = parseWith(id, decodePathParameter(account), 'the account in the path');
+  const accountId = parseWith(requestSchemas().id, decodePathParameter(account), 'the account in the path');
   let type = 0;
   if (accountTypeParam !== undefined) {
     if (!/^\d{1,10}$/.test(accountTypeParam) || Number(accountTypeParam) > REQUEST_LIMITS.maxAccountType) {
@@ -304,7 +323,7 @@ export const parseAccountPath = (account: string | undefined, accountTypeParam: 
 
 export const parseTokenPath = (token: string | undefined): Query => ({
   kind: 'tokens',
-  items: [parseWith(id, decodePathParameter(token), 'the token in the path')],
+  items: [parseWith(requestSchemas().id, decodePathParameter(token), 'the token in the path')],
 });
 
 /**
@@ -319,9 +338,3 @@ export const parseAppParameter = (value: string | undefined): Query['apps'] => {
   }
   return distinctApps(names, 'app', () => 'app');
 };
-
-/**
- * The schemas above, for what describes the API and its events (answer-schemas.ts: the OpenAPI document,
- * the event schemas) and for a bulk export's rows (export/rows.ts): one source for what is accepted. `accountEntry` also takes a bare id string.
- */
-export const REQUEST_SCHEMAS = { ...schemas, id, accountType, accountEntry } as const;

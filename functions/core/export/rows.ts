@@ -1,5 +1,5 @@
 import type { AccountKey } from '../normalize.ts';
-import { REQUEST_SCHEMAS } from '../request.ts';
+import { requestSchemas } from '../request.ts';
 
 /**
  * One input row of a bulk export, checked: an account (with its type, 0 unless given), a token, or
@@ -30,7 +30,7 @@ const inputFields = (row: Record<string, unknown>): InputFields => {
 };
 
 const checkId = (value: unknown, field: 'account' | 'token'): string | { detail: string } => {
-  const parsed = REQUEST_SCHEMAS.id.safeParse(value);
+  const parsed = requestSchemas().id.safeParse(value);
   return parsed.success ? parsed.data : { detail: `${field} ${parsed.error.issues[0]?.message}` };
 };
 
@@ -38,7 +38,7 @@ const checkId = (value: unknown, field: 'account' | 'token'): string | { detail:
 const checkAccountType = (value: unknown): number | { detail: string } => {
   if (value === undefined || value === '' || value === null) return 0;
   const number = typeof value === 'string' && /^\d{1,10}$/.test(value) ? Number(value) : value;
-  const parsed = REQUEST_SCHEMAS.accountType.safeParse(number);
+  const parsed = requestSchemas().accountType.safeParse(number);
   return parsed.success ? parsed.data : { detail: `accountType ${parsed.error.issues[0]?.message}` };
 };
 
