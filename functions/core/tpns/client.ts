@@ -58,16 +58,30 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-/** Every call of a container goes to one of a few URLs: each parsed once, not per call. */
-const parsedUrls = new Map<string, { origin: string; pathname: string }>();
-const parsedUrl = (url: string): { origin: string; pathname: string } => {
-  let parsed = parsedUrls.get(url);
-  if (parsed === undefined) {
-    const { origin, pathname } = new URL(url);
-    parsed = { origin, pathname };
-    parsedUrls.set(url, parsed);
+interface QueryUrl {
+  origin: string;
+  pathname: string;
+}
+
+/**
+ * Every call of a container goes to one of a few URLs (an access point, or the endpoint override, per
+ * region): each built and parsed once, by endpoint then region, not per call (issue 11).
+ */
+const queryUrls = new Map<string | undefined, Map<Region, QueryUrl>>();
+const queryUrlFor = (region: Region, endpoint: string | undefined): QueryUrl => {
+  let byRegion = queryUrls.get(endpoint);
+  if (byRegion === undefined) {
+    byRegion = new Map();
+    queryUrls.set(endpoint, byRegion);
   }
-  return parsed;
+  let queryUrl = byRegion.get(region);
+  if (queryUrl === undefined) {
+    // Throws for an endpoint that is no URL: the caller reports it as a transport error.
+    const { origin, pathname } = new URL(baseUrlFor(region, endpoint) + QUERY_PATH);
+    queryUrl = { origin, pathname };
+    byRegion.set(region, queryUrl);
+  }
+  return queryUrl;
 };
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
@@ -80,11 +94,10 @@ export const queryAccountBindings = async (
 ): Promise<TpnsQueryResponse> => {
   const payload = JSON.stringify(body);
   const { region } = target;
-  const url = baseUrlFor(region, target.endpoint) + QUERY_PATH;
   let statusCode: number;
   let text: string;
   try {
-    const { origin, pathname } = parsedUrl(url);
+    const { origin, pathname } = queryUrlFor(region, target.endpoint);
     const response = await dispatcher.request({
       origin,
       path: pathname,
@@ -98,7 +111,7 @@ export const queryAccountBindings = async (
     statusCode = response.statusCode;
     text = await response.body.text();
   } catch (error) {
-    throw transportError(error, region, url, timeoutMs);
+    throw transportError(error, region, baseUrlFor(region, target.endpoint) + QUERY_PATH, timeoutMs);
   }
   const itemCount = body.operator_type === 1 ? body.account_list.length : body.token_list.length;
   return parseQueryResponse(statusCode, text, itemCount, region);
