@@ -1,6 +1,6 @@
 // Cold start and peak RSS, in a fresh process: load one handler bundle (the project's, the plain
 // handler or a floor, all built by bench/run.ts with infra/bundling.ts) and serve one request, then
-// optionally a second (a large query) for the peak RSS of a fresh container.
+// optionally a second (a large query) for the peak RSS of a fresh container (and the RSS before it).
 // Plain JavaScript on purpose: a .ts file would load Node's type stripper, which Lambda never does.
 // Usage (by bench/run.ts): node cold-start.mjs [<bundle.cjs> <lambda-context.cjs> <event.json> <timeout-ms> [<second-event.json>]]
 // With no arguments it only reports how long Node itself took to start.
@@ -36,6 +36,7 @@ if (!bundle) {
     status: result.statusCode,
   };
   if (secondEventFile) {
+    figures.firstRssMb = process.resourceUsage().maxRSS / 1024; // what loading and the first answer took
     const second = await handler(readEvent(secondEventFile), lambdaContext('tpns-bindings-http', Number(timeoutMs)));
     if (second.statusCode !== 200) throw new Error(`the large query answered ${second.statusCode}`);
     figures.peakRssMb = process.resourceUsage().maxRSS / 1024;
