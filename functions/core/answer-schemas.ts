@@ -88,9 +88,12 @@ export const gatewayMessageSchema = z.strictObject({ message: z.string() });
 // ── Events ────────────────────────────────────────────────────────────────────────────────
 const correlationId = z.string().check(z.minLength(1), z.maxLength(REQUEST_LIMITS.maxIdLength));
 
+/** Built here at import: this module describes the API (OpenAPI, event schemas), it is not on a handler's path. */
+const bodySchemas = requestSchemas();
+
 /** "TPNS Bindings Query Requested": a POST /v1/bindings/query body, plus `correlationId`. */
 export const queryRequestedDetailSchema = z.union(
-  [requestSchemas().accounts, requestSchemas().tokens, requestSchemas().nativeAccounts, requestSchemas().nativeTokens].map((body) =>
+  [bodySchemas.accounts, bodySchemas.tokens, bodySchemas.nativeAccounts, bodySchemas.nativeTokens].map((body) =>
     z.extend(body, { correlationId: z.optional(correlationId) }),
   ) as unknown as [z.ZodMiniObject, z.ZodMiniObject, ...z.ZodMiniObject[]],
 );
@@ -127,11 +130,11 @@ export const jsonSchemaOf = (schema: z.ZodMiniType, target: 'draft-2020-12' | 'd
     target,
     io: 'input',
     override: ({ zodSchema, jsonSchema }) => {
-      if (zodSchema !== requestSchemas().accountEntry) return;
+      if (zodSchema !== bodySchemas.accountEntry) return;
       // The transform turns a bare string into {"account": …}: the input takes both.
       const object = { ...jsonSchema };
       for (const key of Object.keys(jsonSchema)) delete (jsonSchema as Record<string, unknown>)[key];
-      jsonSchema.anyOf = [jsonSchemaOf(requestSchemas().id, target), object];
+      jsonSchema.anyOf = [jsonSchemaOf(bodySchemas.id, target), object];
     },
   }) as Record<string, unknown>;
   return json;

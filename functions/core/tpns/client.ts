@@ -68,6 +68,7 @@ interface QueryUrl {
  * region): each built and parsed once, by endpoint then region, not per call (issue 11).
  */
 const queryUrls = new Map<string | undefined, Map<Region, QueryUrl>>();
+const queryUrlOf = (region: Region, endpoint: string | undefined): string => baseUrlFor(region, endpoint) + QUERY_PATH;
 const queryUrlFor = (region: Region, endpoint: string | undefined): QueryUrl => {
   let byRegion = queryUrls.get(endpoint);
   if (byRegion === undefined) {
@@ -77,7 +78,7 @@ const queryUrlFor = (region: Region, endpoint: string | undefined): QueryUrl => 
   let queryUrl = byRegion.get(region);
   if (queryUrl === undefined) {
     // Throws for an endpoint that is no URL: the caller reports it as a transport error.
-    const { origin, pathname } = new URL(baseUrlFor(region, endpoint) + QUERY_PATH);
+    const { origin, pathname } = new URL(queryUrlOf(region, endpoint));
     queryUrl = { origin, pathname };
     byRegion.set(region, queryUrl);
   }
@@ -111,7 +112,7 @@ export const queryAccountBindings = async (
     statusCode = response.statusCode;
     text = await response.body.text();
   } catch (error) {
-    throw transportError(error, region, baseUrlFor(region, target.endpoint) + QUERY_PATH, timeoutMs);
+    throw transportError(error, region, queryUrlOf(region, target.endpoint), timeoutMs);
   }
   const itemCount = body.operator_type === 1 ? body.account_list.length : body.token_list.length;
   return parseQueryResponse(statusCode, text, itemCount, region);
